@@ -1,0 +1,75 @@
+# queuectl - see README.md.
+#   make            build ./queuectl
+#   make check      unit tests, integration tests, the same under ASan+UBSan,
+#                   valgrind memcheck; ends with "N passed, N failed"
+#   make demo       a short tour on a temporary spool
+#   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+CFLAGS    ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+PKGS       = libcjson libbsd
+
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+QCFLAGS  = -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(WERROR) \
+           $(shell $(PKG_CONFIG) --cflags $(PKGS))
+LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+
+SRCS    = $(wildcard src/*.c)
+HDRS    = $(wildcard src/*.h)
+OBJS    = $(SRCS:src/%.c=build/obj/%.o)
+# the library part: no command layer (main, cli, cmd_*)
+LIBOBJS = $(filter-out build/obj/main.o build/obj/cli.o build/obj/cmd_%.o,$(OBJS))
+UNIT    = $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/test_*.c))
+
+all: queuectl
+
+queuectl: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+build/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p build/obj
+	$(CC) $(QCFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/asan/queuectl: $(SRCS) $(HDRS)
+	@mkdir -p build/asan
+	$(CC) $(QCFLAGS) $(SANFLAGS) -o $@ $(SRCS) $(LIBS)
+
+build/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJS)
+	@mkdir -p build/unit
+	$(CC) $(QCFLAGS) $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS)
+
+deps:
+	@sh tests/deps.sh
+
+check: WERROR = -Werror
+check: deps
+	$(MAKE) WERROR=-Werror queuectl build/asan/queuectl $(UNIT)
+	@UNIT_TESTS="$(UNIT)" ASAN_QUEUECTL=build/asan/queuectl MEMCHECK=1 \
+	    QUEUECTL=./queuectl bash tests/run.sh
+
+demo: queuectl
+	@sh tests/demo.sh ./queuectl
+
+lint:
+	mandoc -Tlint -W warning man/queuectl.1 man/queuectl-spool.5
+
+install: queuectl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 queuectl $(DESTDIR)$(BINDIR)/queuectl
+	install -m 644 man/queuectl.1 $(DESTDIR)$(MANDIR)/man1/queuectl.1
+	install -m 644 man/queuectl-spool.5 $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/queuectl $(DESTDIR)$(MANDIR)/man1/queuectl.1 \
+	    $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5
+
+clean:
+	rm -rf build queuectl
+
+.PHONY: all deps check demo lint install uninstall clean

@@ -1,0 +1,234 @@
+/*
+ * cli.c - helpers shared by the commands. See cli.h.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "util.h"
+
+void
+cli_open(struct spool *sp)
+{
+	char path[PATH_MAX], msg[PATH_MAX + 256];
+
+	if (spool_path(cli_spool_opt, path, sizeof path) == -1)
+		err(EX_USAGE_, "cannot work out the spool path (set QUEUECTL_SPOOL)");
+	if (spool_open(sp, path, msg, sizeof msg) == -1) {
+		int e = errno;
+
+		warnx("%s", msg);
+		exit(e == EPERM || e == EACCES ? EX_NOPERM_ :
+		    e == EINVAL ? EX_CONFIG_ : cli_exit_for(e));
+	}
+}
+
+int
+cli_exit_for(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return EX_NOINPUT_;
+	case EEXIST:
+		return EX_CANTCREAT_;
+	case EINVAL:
+		return EX_DATAERR_;
+	case EAGAIN:
+	case EINTR:
+	case EMFILE:
+	case ENFILE:
+		return EX_TEMPFAIL_;
+	case EPERM:
+	case EACCES:
+		return EX_NOPERM_;
+	case ENOMEM:
+		return EX_OSERR_;
+	default:
+		return EX_IOERR_;
+	}
+}
+
+void
+cli_usage(FILE *f, const struct cmd *c)
+{
+	fprintf(f, "usage: queuectl %s\n", c->usage);
+}
+
+int
+cli_help(const struct cmd *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			cli_usage(stdout, c);
+			printf("%s; see queuectl(1).\n", c->summary);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+cli_print_json(cJSON *doc)
+{
+	char *s = doc != NULL ? cJSON_Print(doc) : NULL;
+
+	if (s == NULL)
+		errx(EX_OSERR_, "out of memory");
+	puts(s);
+	free(s);
+	cJSON_Delete(doc);
+}
+
+static int
+joblist_push(struct joblist *jl, struct job *j, const char *dir)
+{
+	if (jl->n == jl->cap) {
+		size_t cap = jl->cap ? jl->cap * 2 : 64;
+		struct job *v = reallocarray(jl->v, cap, sizeof *v);
+		char (*d)[16 + WORKER_ID_MAX];
+
+		if (v == NULL)
+			return -1;
+		jl->v = v;
+		if ((d = reallocarray(jl->dir, cap, sizeof *d)) == NULL)
+			return -1;
+		jl->dir = d;
+		jl->cap = cap;
+	}
+	jl->v[jl->n] = *j;
+	strlcpy(jl->dir[jl->n], dir, sizeof jl->dir[0]);
+	jl->n++;
+	return 0;
+}
+
+struct add_arg {
+	struct joblist *jl;
+	const char *dir;
+};
+
+static int
+add_one(int dirfd, const char *name, void *arg)
+{
+	struct add_arg *aa = arg;
+	char id[ID_MAX + 1], err[256];
+	struct stat st;
+	struct job j;
+
+	if (strlen(name) - 5 > ID_MAX)
+		return 0;
+	strlcpy(id, name, strlen(name) - 4);
+	/* A file that vanished or does not parse is not listed. */
+	if (spool_job_read(dirfd, id, &j, err, sizeof err) == -1)
+		return 0;
+	/* A dropped-in job has no created_at until a worker claims it: sort
+	 * it by when its file was written. */
+	if (j.created_at == 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		j.created_at = (int64_t)st.st_mtim.tv_sec * 1000 +
+		    st.st_mtim.tv_nsec / 1000000;
+	if (joblist_push(aa->jl, &j, aa->dir) == -1) {
+		job_free(&j);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_lease(int dirfd, const char *name, void *arg)
+{
+	struct add_arg *aa = arg, sub;
+	char dir[16 + WORKER_ID_MAX];
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), r;
+
+	if (fd == -1)
+		return 0;
+	snprintf(dir, sizeof dir, "processing/%s", name);
+	sub.jl = aa->jl;
+	sub.dir = dir;
+	r = spool_each(fd, ".json", add_one, &sub);
+	close(fd);
+	return r == -1 ? 0 : r;
+}
+
+int
+joblist_add_state(struct spool *sp, int state, struct joblist *jl)
+{
+	struct add_arg aa = { jl, state_name(state) };
+
+	return spool_each(sp->dir[state], state == ST_PROCESSING ? NULL : ".json",
+	    state == ST_PROCESSING ? add_lease : add_one, &aa) == 0 ? 0 : -1;
+}
+
+static struct joblist *sort_jl;
+
+static int
+job_cmp(const void *a, const void *b)
+{
+	const struct job *x = &sort_jl->v[*(const size_t *)a];
+	const struct job *y = &sort_jl->v[*(const size_t *)b];
+
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+void
+joblist_sort(struct joblist *jl)
+{
+	size_t *ix = calloc(jl->n ? jl->n : 1, sizeof *ix);
+	struct job *v = calloc(jl->n ? jl->n : 1, sizeof *v);
+	char (*d)[16 + WORKER_ID_MAX] = calloc(jl->n ? jl->n : 1, sizeof *d);
+
+	if (ix == NULL || v == NULL || d == NULL)
+		errx(EX_OSERR_, "out of memory");
+	for (size_t i = 0; i < jl->n; i++)
+		ix[i] = i;
+	sort_jl = jl;
+	qsort(ix, jl->n, sizeof *ix, job_cmp);
+	for (size_t i = 0; i < jl->n; i++) {
+		v[i] = jl->v[ix[i]];
+		memcpy(d[i], jl->dir[ix[i]], sizeof d[i]);
+	}
+	free(jl->v);
+	free(jl->dir);
+	free(ix);
+	jl->v = v;
+	jl->dir = d;
+	jl->cap = jl->n ? jl->n : 1;
+}
+
+void
+joblist_free(struct joblist *jl)
+{
+	for (size_t i = 0; i < jl->n; i++)
+		job_free(&jl->v[i]);
+	free(jl->v);
+	free(jl->dir);
+	memset(jl, 0, sizeof *jl);
+}
+
+cJSON *
+job_json(const struct job *j, int state, const char *dir)
+{
+	cJSON *o = cJSON_Duplicate(j->obj, 1);
+
+	if (o == NULL)
+		errx(EX_OSERR_, "out of memory");
+	if (cJSON_GetObjectItemCaseSensitive(o, "state") != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "state",
+		    cJSON_CreateString(state_name(state)));
+	else
+		cJSON_AddStringToObject(o, "state", state_name(state));
+	if (dir != NULL)
+		cJSON_AddStringToObject(o, "dir", dir);
+	return o;
+}

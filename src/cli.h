@@ -1,0 +1,83 @@
+/*
+ * cli.h - what the command layer shares: the command table's entry type,
+ * opening the spool for a command, exit statuses, output helpers.
+ *
+ * Only the command layer (main.c, cmd_*.c) prints and chooses exit codes.
+ */
+#ifndef QUEUECTL_CLI_H
+#define QUEUECTL_CLI_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "spool.h"
+
+/* sysexits(3) */
+#define EX_OK_        0
+#define EX_USAGE_     64
+#define EX_DATAERR_   65
+#define EX_NOINPUT_   66
+#define EX_SOFTWARE_  70
+#define EX_OSERR_     71
+#define EX_CANTCREAT_ 73
+#define EX_IOERR_     74
+#define EX_TEMPFAIL_  75
+#define EX_NOPERM_    77
+#define EX_CONFIG_    78
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;    /* the lines after "usage: queuectl " */
+	const char *summary;
+};
+
+/* The spool path given by -d/--spool (NULL when none). */
+extern const char *cli_spool_opt;
+
+/* Open (creating) the spool or exit with the right status and message. */
+void cli_open(struct spool *sp);
+
+/* The exit status for a failure with errno e. */
+int cli_exit_for(int e);
+
+/* Print "usage: queuectl USAGE" to f. */
+void cli_usage(FILE *f, const struct cmd *c);
+
+/* Handle -h/--help and unknown options in the common way. Returns the
+ * exit status to return, or -1 to go on. */
+int cli_help(const struct cmd *c, int argc, char **argv);
+
+/* Print a cJSON document (and a newline) to stdout; frees it. */
+void cli_print_json(cJSON *doc);
+
+/* Read every job of a state directory; jobs sorted oldest first. */
+struct joblist {
+	struct job *v;
+	char (*dir)[16 + WORKER_ID_MAX];
+	size_t n, cap;
+};
+int joblist_add_state(struct spool *sp, int state, struct joblist *jl);
+void joblist_sort(struct joblist *jl);
+void joblist_free(struct joblist *jl);
+
+/* A job object for --json: the file's fields plus the directory's state. */
+cJSON *job_json(const struct job *j, int state, const char *dir);
+
+/* Commands, one per file (cmd_*.c). */
+int cmd_init(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_dlq(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* The command table (main.c), for usage texts. */
+const struct cmd *cli_find(const char *name);
+
+#endif

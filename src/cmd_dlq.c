@@ -1,0 +1,197 @@
+/*
+ * cmd_dlq.c - queuectl dlq list | retry ID... | retry --all.
+ *
+ * dead/ holds dead jobs (<id>.json) and quarantined files (<qid>.invalid
+ * with <qid>.reason). retry rewrites a dead job in place (attempts 0, errors
+ * cleared, state pending) and moves it to pending/.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <bsd/string.h>
+
+#include "cli.h"
+#include "util.h"
+
+/* The fields of a .reason file: "key: value" lines. */
+static void
+reason_field(const char *text, const char *key, char *out, size_t n)
+{
+	size_t k = strlen(key);
+
+	out[0] = '\0';
+	for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL) {
+		if (strncmp(p, key, k) == 0 && p[k] == ':') {
+			const char *v = p + k + 1 + (p[k + 1] == ' ');
+
+			snprintf(out, n, "%.*s", (int)strcspn(v, "\n"), v);
+			return;
+		}
+	}
+}
+
+struct inv_arg {
+	cJSON *arr;
+};
+
+static int
+invalid_one(int dirfd, const char *name, void *arg)
+{
+	struct inv_arg *ia = arg;
+	char qid[ID_MAX + 16], rname[ID_MAX + 24], file[512], reason[512];
+	char *text;
+	size_t len;
+	cJSON *o;
+
+	snprintf(qid, sizeof qid, "%.*s", (int)(strlen(name) - 8), name);
+	snprintf(rname, sizeof rname, "%s.reason", qid);
+	text = file_read_at(dirfd, rname, 65536, &len);
+	reason_field(text != NULL ? text : "", "reason", reason, sizeof reason);
+	reason_field(text != NULL ? text : "", "file", file, sizeof file);
+	free(text);
+	if (ia->arr != NULL) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", qid);
+		cJSON_AddStringToObject(o, "state", "dead");
+		cJSON_AddTrueToObject(o, "invalid");
+		cJSON_AddStringToObject(o, "file", file);
+		cJSON_AddStringToObject(o, "reason", reason);
+		cJSON_AddItemToArray(ia->arr, o);
+	} else
+		printf("%-28s invalid  %s: %s\n", qid, file, reason);
+	return 0;
+}
+
+static int
+dlq_list(struct spool *sp, int json)
+{
+	struct joblist jl = { 0 };
+	struct inv_arg ia;
+	cJSON *arr = json ? cJSON_CreateArray() : NULL;
+
+	if (joblist_add_state(sp, ST_DEAD, &jl) == -1)
+		err(EX_IOERR_, "%s/dead", sp->path);
+	joblist_sort(&jl);
+	for (size_t i = 0; i < jl.n; i++) {
+		const struct job *j = &jl.v[i];
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j->obj,
+		    "last_error");
+
+		if (json)
+			cJSON_AddItemToArray(arr, job_json(j, ST_DEAD, NULL));
+		else
+			printf("%-28s %3ld  %-24s %s\n", j->id, j->attempts,
+			    cJSON_IsString(e) ? e->valuestring : "-", j->command);
+	}
+	ia.arr = arr;
+	spool_each(sp->dir[ST_DEAD], ".invalid", invalid_one, &ia);
+	if (json)
+		cli_print_json(arr);
+	joblist_free(&jl);
+	return 0;
+}
+
+/* Retry one dead job. Returns 0 or an exit status. */
+static int
+retry_one(struct spool *sp, const char *id)
+{
+	char err[256], inv[ID_MAX + 16];
+	struct job j;
+	struct stat st;
+
+	if (!id_valid(id)) {
+		warnx("invalid id: %s", id);
+		return EX_DATAERR_;
+	}
+	if (spool_job_read(sp->dir[ST_DEAD], id, &j, err, sizeof err) == -1) {
+		snprintf(inv, sizeof inv, "%s.invalid", id);
+		if (errno == ENOENT && fstatat(sp->dir[ST_DEAD], inv, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			warnx("%s: a quarantined file, not a job: fix dead/%s "
+			    "and mv it to pending/%s.json", id, inv, id);
+			return EX_DATAERR_;
+		}
+		if (errno == ENOENT) {
+			warnx("%s: not in the dead letter queue", id);
+			return EX_NOINPUT_;
+		}
+		warnx("%s: %s", id, errno == EINVAL ? err : strerror(errno));
+		return errno == EINVAL ? EX_DATAERR_ : EX_IOERR_;
+	}
+	if (job_set_state(&j, ST_PENDING) == -1 ||
+	    job_set_long(&j, "attempts", 0) == -1 ||
+	    job_set_string(&j, "last_error", NULL) == -1 ||
+	    job_set_string(&j, "exit_code", NULL) == -1 ||
+	    job_set_time(&j, "next_run_at", 0) == -1 ||
+	    spool_job_write(sp, sp->dir[ST_DEAD], &j) == -1 ||
+	    spool_job_move(sp, sp->dir[ST_DEAD], sp->dir[ST_PENDING], id) == -1) {
+		warn("%s: cannot retry", id);
+		job_free(&j);
+		return cli_exit_for(errno);
+	}
+	printf("%s\n", id);
+	job_free(&j);
+	return 0;
+}
+
+struct retry_all {
+	struct spool *sp;
+	int status;
+};
+
+static int
+retry_all_one(int dirfd, const char *name, void *arg)
+{
+	struct retry_all *ra = arg;
+	char id[ID_MAX + 1];
+	int r;
+
+	(void)dirfd;
+	if (strlen(name) - 5 > ID_MAX)
+		return 0;
+	strlcpy(id, name, strlen(name) - 4);
+	if ((r = retry_one(ra->sp, id)) != 0)
+		ra->status = r;
+	return 0;
+}
+
+int
+cmd_dlq(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("dlq");
+	struct spool sp;
+	int r, status = 0;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc >= 2 && strcmp(argv[1], "list") == 0 && (argc == 2 ||
+	    (argc == 3 && strcmp(argv[2], "--json") == 0))) {
+		cli_open(&sp);
+		r = dlq_list(&sp, argc == 3);
+		spool_close(&sp);
+		return r;
+	}
+	if (argc >= 3 && strcmp(argv[1], "retry") == 0) {
+		cli_open(&sp);
+		if (argc == 3 && strcmp(argv[2], "--all") == 0) {
+			struct retry_all ra = { &sp, 0 };
+
+			spool_each(sp.dir[ST_DEAD], ".json", retry_all_one, &ra);
+			status = ra.status;
+		} else {
+			for (int i = 2; i < argc; i++)
+				if ((r = retry_one(&sp, argv[i])) != 0)
+					status = r;
+		}
+		spool_close(&sp);
+		return status;
+	}
+	cli_usage(stderr, c);
+	return EX_USAGE_;
+}

@@ -1,0 +1,61 @@
+/*
+ * cmd_spool.c - queuectl init and recover.
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lease.h"
+
+#define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
+
+int
+cmd_init(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("init");
+	struct spool sp;
+	int r;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc != 1) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	printf("%s\n", sp.path);
+	spool_close(&sp);
+	return 0;
+}
+
+int
+cmd_recover(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("recover");
+	struct spool sp;
+	int nleases = 0, njobs = 0, r, swept;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc != 1) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	r = lease_reclaim_dead(&sp, NULL, &nleases, &njobs);
+	swept = spool_sweep_tmp(&sp, TMP_MAX_AGE_MS);
+	printf("reclaimed %d job%s from %d dead worker%s\n", njobs,
+	    njobs == 1 ? "" : "s", nleases, nleases == 1 ? "" : "s");
+	if (swept > 0)
+		printf("removed %d stale file%s from tmp/\n", swept,
+		    swept == 1 ? "" : "s");
+	spool_close(&sp);
+	if (r == -1) {
+		warnx("some leases could not be fully reclaimed; see %s/processing",
+		    sp.path);
+		return EX_TEMPFAIL_;
+	}
+	return 0;
+}

@@ -1,0 +1,362 @@
+/*
+ * cmd_status.c - the read-only views: status, list, show, logs.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lease.h"
+#include "util.h"
+
+static int
+count_one(int dirfd, const char *name, void *arg)
+{
+	(void)dirfd;
+	(void)name;
+	(*(long *)arg)++;
+	return 0;
+}
+
+static int
+count_lease(int dirfd, const char *name, void *arg)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd != -1) {
+		spool_each(fd, ".json", count_one, arg);
+		close(fd);
+	}
+	return 0;
+}
+
+/* Number of jobs in a state directory (.json entries). */
+static long
+count_state(struct spool *sp, int st)
+{
+	long n = 0;
+
+	if (st == ST_PROCESSING)
+		spool_each(sp->dir[st], NULL, count_lease, &n);
+	else
+		spool_each(sp->dir[st], ".json", count_one, &n);
+	return n;
+}
+
+struct avg {
+	double sum;
+	long n;
+};
+
+static int
+avg_one(int dirfd, const char *name, void *arg)
+{
+	struct avg *a = arg;
+	size_t len;
+	char *text = file_read_at(dirfd, name, JOB_MAX_BYTES, &len);
+	cJSON *o = text != NULL ? cJSON_ParseWithLength(text, len) : NULL;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "duration_ms");
+
+	if (cJSON_IsNumber(d)) {
+		a->sum += d->valuedouble;
+		a->n++;
+	}
+	cJSON_Delete(o);
+	free(text);
+	return 0;
+}
+
+static cJSON *
+status_json(struct spool *sp, long counts[], struct lease_info *li, int n,
+    struct avg *a)
+{
+	cJSON *doc = cJSON_CreateObject(), *jobs, *ws, *w;
+
+	cJSON_AddStringToObject(doc, "spool", sp->path);
+	jobs = cJSON_AddObjectToObject(doc, "jobs");
+	for (int s = 0; s < ST_NSTATES; s++)
+		cJSON_AddNumberToObject(jobs, state_name(s), (double)counts[s]);
+	ws = cJSON_AddArrayToObject(doc, "workers");
+	for (int i = 0; i < n; i++) {
+		if (!li[i].alive)
+			continue;
+		w = cJSON_CreateObject();
+		cJSON_AddStringToObject(w, "id", li[i].id);
+		cJSON_AddNumberToObject(w, "pid", (double)li[i].pid);
+		if (li[i].job[0] != '\0')
+			cJSON_AddStringToObject(w, "job", li[i].job);
+		else
+			cJSON_AddNullToObject(w, "job");
+		cJSON_AddItemToArray(ws, w);
+	}
+	if (a->n > 0)
+		cJSON_AddNumberToObject(doc, "avg_duration_ms", a->sum / a->n);
+	else
+		cJSON_AddNullToObject(doc, "avg_duration_ms");
+	return doc;
+}
+
+static void
+status_text(struct spool *sp, long counts[], struct lease_info *li, int n,
+    struct avg *a)
+{
+	int alive = 0, dead = 0;
+
+	printf("spool: %s\njobs: ", sp->path);
+	for (int s = 0; s < ST_NSTATES; s++)
+		printf("%s%s %ld", s ? ", " : "", state_name(s), counts[s]);
+	for (int i = 0; i < n; i++)
+		li[i].alive ? alive++ : dead++;
+	printf("\nworkers: %d\n", alive);
+	for (int i = 0; i < n; i++) {
+		if (!li[i].alive)
+			continue;
+		printf("  %s  pid %ld  ", li[i].id, (long)li[i].pid);
+		if (li[i].job[0] != '\0')
+			printf("running %s for %.1f s\n", li[i].job,
+			    (double)(now_ms() - li[i].job_started_at) / 1000);
+		else
+			printf("idle\n");
+	}
+	if (dead > 0)
+		printf("dead leases: %d (reclaimed by the next worker or "
+		    "'queuectl recover')\n", dead);
+	if (a->n > 0)
+		printf("average duration: %.0f ms over %ld done jobs\n",
+		    a->sum / a->n, a->n);
+	else
+		printf("average duration: -\n");
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("status");
+	struct avg a = { 0, 0 };
+	struct lease_info *li;
+	long counts[ST_NSTATES];
+	struct spool sp;
+	int n, json = 0, r;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		json = 1;
+	else if (argc != 1) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	for (int s = 0; s < ST_NSTATES; s++)
+		counts[s] = count_state(&sp, s);
+	if ((n = lease_list(&sp, &li)) == -1)
+		err(EX_IOERR_, "%s/processing", sp.path);
+	spool_each(sp.dir[ST_DONE], ".json", avg_one, &a);
+	if (json)
+		cli_print_json(status_json(&sp, counts, li, n, &a));
+	else
+		status_text(&sp, counts, li, n, &a);
+	free(li);
+	spool_close(&sp);
+	return 0;
+}
+
+/* One line of list output: command on one line, control chars as '?'. */
+static void
+list_line(const struct job *j, int state)
+{
+	printf("%-28s %-10s %3ld  ", j->id, state_name(state), j->attempts);
+	for (const char *p = j->command; *p; p++)
+		putchar((unsigned char)*p < 0x20 ? '?' : *p);
+	putchar('\n');
+}
+
+int
+cmd_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cmd *c = cli_find("list");
+	struct joblist jl = { 0 };
+	int only = -1, json = 0, ch;
+	struct spool sp;
+	cJSON *arr;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hs:j", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if ((only = state_from_name(optarg)) == -1)
+				errx(EX_USAGE_, "--state: not a state: %s (pending,"
+				    " processing, done, failed, dead)", optarg);
+			break;
+		case 'j': json = 1; break;
+		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
+		default: cli_usage(stderr, c); return EX_USAGE_;
+		}
+	}
+	if (optind != argc) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	for (int s = 0; s < ST_NSTATES; s++)
+		if ((only == -1 || only == s) && joblist_add_state(&sp, s, &jl) == -1)
+			err(EX_IOERR_, "%s/%s", sp.path, state_name(s));
+	joblist_sort(&jl);
+	arr = json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < jl.n; i++) {
+		int st = strncmp(jl.dir[i], "processing", 10) == 0 ?
+		    ST_PROCESSING : state_from_name(jl.dir[i]);
+
+		if (json)
+			cJSON_AddItemToArray(arr, job_json(&jl.v[i], st, NULL));
+		else
+			list_line(&jl.v[i], st);
+	}
+	if (json)
+		cli_print_json(arr);
+	joblist_free(&jl);
+	spool_close(&sp);
+	return 0;
+}
+
+/* Find id or exit 66. */
+static void
+find_or_exit(struct spool *sp, const char *id, struct spool_loc *loc)
+{
+	if (!id_valid(id))
+		errx(EX_DATAERR_, "invalid id: %s", id);
+	if (spool_find(sp, id, loc) == -1) {
+		if (errno == ENOENT)
+			errx(EX_NOINPUT_, "no such job: %s", id);
+		err(EX_IOERR_, "%s", id);
+	}
+}
+
+static void
+show_text(const struct job *j, const char *dir)
+{
+	const cJSON *it;
+
+	printf("%-12s %s\n", "dir", dir);
+	cJSON_ArrayForEach(it, j->obj) {
+		char *v = cJSON_IsString(it) ? NULL : cJSON_PrintUnformatted(it);
+
+		printf("%-12s %s\n", it->string, v != NULL ? v : it->valuestring);
+		free(v);
+	}
+}
+
+int
+cmd_show(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("show");
+	struct spool_loc loc;
+	struct spool sp;
+	struct job j;
+	char err[256];
+	int json = 0, r;
+	const char *id = NULL;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (id == NULL)
+			id = argv[i];
+		else
+			id = "";
+	}
+	if (id == NULL || *id == '\0') {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	find_or_exit(&sp, id, &loc);
+	if (spool_job_read(loc.dirfd, id, &j, err, sizeof err) == -1)
+		errx(errno == ENOENT ? EX_TEMPFAIL_ : EX_DATAERR_, "%s: %s", id,
+		    errno == ENOENT ? "moved while reading; try again" : err);
+	if (json)
+		cli_print_json(job_json(&j, loc.state, loc.dir));
+	else
+		show_text(&j, loc.dir);
+	job_free(&j);
+	spool_loc_free(&loc);
+	spool_close(&sp);
+	return 0;
+}
+
+/* Copy dirfd/name to stdout; 0 if it does not exist. */
+static int
+cat_at(int dirfd, const char *name, const char *header)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (header != NULL)
+		printf("==> %s <==\n", header);
+	fflush(stdout);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		if (write_all(1, buf, (size_t)n) == -1)
+			break;
+	close(fd);
+	return n == -1 ? -1 : 0;
+}
+
+int
+cmd_logs(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("logs");
+	int want[2] = { 1, 1 }, r;
+	const char *id = NULL;
+	struct spool_loc loc;
+	struct spool sp;
+	char name[ID_MAX + 16];
+	static const char *const sfx[2] = { "stdout", "stderr" };
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--stdout") == 0)
+			want[1] = 0;
+		else if (strcmp(argv[i], "--stderr") == 0)
+			want[0] = 0;
+		else if (id == NULL && argv[i][0] != '-')
+			id = argv[i];
+		else {
+			cli_usage(stderr, c);
+			return EX_USAGE_;
+		}
+	}
+	if (id == NULL || (!want[0] && !want[1])) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	find_or_exit(&sp, id, &loc);
+	for (int i = 0; i < 2; i++) {
+		if (!want[i])
+			continue;
+		snprintf(name, sizeof name, "%s.%s", id, sfx[i]);
+		if (cat_at(loc.dirfd, name, want[0] && want[1] ? sfx[i] : NULL) == -1)
+			err(EX_IOERR_, "%s", name);
+	}
+	spool_loc_free(&loc);
+	spool_close(&sp);
+	return 0;
+}

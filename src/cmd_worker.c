@@ -1,0 +1,190 @@
+/*
+ * cmd_worker.c - queuectl worker start | run | stop.
+ *
+ * start: double fork + setsid per worker; each reports its pid on a pipe
+ * once ready, so start returns only when every worker watches the spool.
+ * stop: finds live workers through their leases (a held lock), never a pid
+ * file; signals them and waits for each by taking its lease lock, which
+ * frees only when the worker is gone.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lease.h"
+#include "util.h"
+#include "worker.h"
+
+#define MAX_WORKERS 256
+
+/* The detached worker's stdio: /dev/null in, /dev/null out,
+ * SPOOL/worker.log for its diagnostics. */
+static void
+detach_stdio(struct spool *sp)
+{
+	int null = open("/dev/null", O_RDWR);
+	int log = openat(sp->root, "worker.log", O_WRONLY | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (null != -1) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(log != -1 ? log : null, 2);
+		close(null);
+	}
+	if (log != -1)
+		close(log);
+}
+
+/* Fork one detached worker writing its pid to ready; parent returns. */
+static int
+spawn_detached(struct spool *sp, int ready[2])
+{
+	pid_t pid = fork(), gc;
+	int status;
+
+	if (pid == -1)
+		return -1;
+	if (pid == 0) {
+		close(ready[0]);
+		setsid();
+		if ((gc = fork()) != 0)
+			_exit(gc == -1 ? 1 : 0);
+		umask(077);
+		detach_stdio(sp);
+		_exit(worker_main(sp, ready[1]) == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
+static int
+worker_start(struct spool *sp, int count)
+{
+	int ready[2], got = 0;
+	char line[32];
+	FILE *f;
+
+	if (pipe2(ready, O_CLOEXEC) == -1)
+		err(EX_OSERR_, "pipe");
+	for (int i = 0; i < count; i++)
+		if (spawn_detached(sp, ready) == -1)
+			err(EX_OSERR_, "fork");
+	close(ready[1]);
+	if ((f = fdopen(ready[0], "r")) == NULL)
+		err(EX_OSERR_, "fdopen");
+	while (got < count && fgets(line, sizeof line, f) != NULL) {
+		fputs(line, stdout);
+		got++;
+	}
+	fclose(f);
+	if (got < count)
+		errx(EX_TEMPFAIL_, "only %d of %d workers started; see %s/worker.log",
+		    got, count, sp->path);
+	return 0;
+}
+
+/* Wait until the worker of lease id has exited: its lock becomes free. */
+static void
+wait_gone(struct spool *sp, const char *id)
+{
+	char path[WORKER_ID_MAX + 8];
+	int wfd, fd;
+
+	snprintf(path, sizeof path, "%s", id);
+	wfd = openat(sp->dir[ST_PROCESSING], path, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (wfd == -1)
+		return;
+	fd = openat(wfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(wfd);
+	if (fd == -1)
+		return;
+	while (flock(fd, LOCK_SH) == -1 && errno == EINTR)
+		;
+	close(fd);
+}
+
+static int
+worker_stop(struct spool *sp, int now)
+{
+	struct lease_info *li;
+	int n, sent = 0;
+
+	if ((n = lease_list(sp, &li)) == -1)
+		err(EX_IOERR_, "%s/processing", sp->path);
+	for (int i = 0; i < n; i++) {
+		li[i].alive = li[i].alive && li[i].pid > 1 &&
+		    strcmp(li[i].host, host_name()) == 0 &&
+		    kill(li[i].pid, now ? SIGUSR1 : SIGTERM) == 0;
+		sent += li[i].alive;
+	}
+	if (sent == 0) {
+		printf("no workers running\n");
+		free(li);
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		if (li[i].alive)
+			wait_gone(sp, li[i].id);
+	printf("stopped %d worker%s\n", sent, sent == 1 ? "" : "s");
+	free(li);
+	return 0;
+}
+
+int
+cmd_worker(int argc, char **argv)
+{
+	const struct cmd *c = cli_find("worker");
+	struct spool sp;
+	int r;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc < 2)
+		goto usage;
+	if (strcmp(argv[1], "start") == 0) {
+		long count = 1;
+		char *end;
+
+		const char *n = argc == 4 && strcmp(argv[2], "--count") == 0 ?
+		    argv[3] : argc == 3 && strncmp(argv[2], "--count=", 8) == 0 ?
+		    argv[2] + 8 : NULL;
+
+		if (n != NULL) {
+			count = strtol(n, &end, 10);
+			if (*n == '\0' || *end != '\0' || count < 1 ||
+			    count > MAX_WORKERS)
+				errx(EX_USAGE_, "--count: must be from 1 to %d",
+				    MAX_WORKERS);
+		} else if (argc != 2)
+			goto usage;
+		cli_open(&sp);
+		fflush(stdout);
+		return worker_start(&sp, (int)count);
+	}
+	if (strcmp(argv[1], "run") == 0 && argc == 2) {
+		cli_open(&sp);
+		if (worker_main(&sp, -1) == -1)
+			err(cli_exit_for(errno), "cannot start the worker");
+		return 0;
+	}
+	if (strcmp(argv[1], "stop") == 0 && (argc == 2 ||
+	    (argc == 3 && strcmp(argv[2], "--now") == 0))) {
+		cli_open(&sp);
+		return worker_stop(&sp, argc == 3);
+	}
+usage:
+	cli_usage(stderr, c);
+	return EX_USAGE_;
+}

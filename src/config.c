@@ -1,0 +1,309 @@
+/*
+ * config.c - parsing and formatting of SPOOL/config. See config.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <bsd/string.h>
+
+#include "config.h"
+#include "job.h"
+
+#define LOG_MAX_LIMIT (1LL << 40)
+
+const char *const config_keys[] = {
+	"max_retries", "backoff_base", "backoff_max", "timeout", "kill_grace",
+	"log_max_bytes", "sync"
+};
+const size_t config_nkeys = sizeof config_keys / sizeof *config_keys;
+
+void
+config_defaults(struct config *c)
+{
+	c->max_retries = 3;
+	c->backoff_base = 2;
+	c->backoff_max = 3600;
+	c->timeout = 0;
+	c->kill_grace = 5;
+	c->log_max_bytes = 10LL << 20;
+	c->sync = 1;
+}
+
+const char *
+config_key_canonical(const char *key)
+{
+	char norm[32];
+
+	if (strlcpy(norm, key, sizeof norm) >= sizeof norm)
+		return NULL;
+	for (char *p = norm; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (strcmp(norm, config_keys[i]) == 0)
+			return config_keys[i];
+	return NULL;
+}
+
+/* Parse a finite number in [lo, hi] from the whole of s. */
+static int
+number(const char *s, double lo, double hi, double *v)
+{
+	char *end;
+
+	/* Decimal only: strtod would also take hex, "inf" and "nan". */
+	if (*s == '\0' || strspn(s, "0123456789.eE+-") != strlen(s))
+		return -1;
+	errno = 0;
+	*v = strtod(s, &end);
+	return *end == '\0' && errno == 0 && isfinite(*v) && *v >= lo &&
+	    *v <= hi ? 0 : -1;
+}
+
+/* Parse a byte count with an optional k/M/G suffix (powers of 1024). */
+static int
+bytes(const char *s, long long *v)
+{
+	char *end;
+	double d, mult = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || !isfinite(d))
+		return -1;
+	if (*end != '\0') {
+		switch (tolower((unsigned char)*end)) {
+		case 'k': mult = 1024.0; break;
+		case 'm': mult = 1024.0 * 1024; break;
+		case 'g': mult = 1024.0 * 1024 * 1024; break;
+		default: return -1;
+		}
+		end++;
+		if (tolower((unsigned char)*end) == 'b' ||
+		    tolower((unsigned char)*end) == 'i')
+			end++;
+		if (*end != '\0')
+			return -1;
+	}
+	d *= mult;
+	if (d != floor(d) || d < 0 || d > (double)LOG_MAX_LIMIT)
+		return -1;
+	*v = (long long)d;
+	return 0;
+}
+
+static int
+boolean(const char *s, int *v)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *v = 1, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *v = 0, 0;
+	}
+	return -1;
+}
+
+int
+config_set_value(struct config *c, const char *key, const char *value,
+    char *err, size_t errsz)
+{
+	const char *k = config_key_canonical(key);
+	const char *range = NULL;
+	double d;
+
+	if (k == NULL) {
+		snprintf(err, errsz, "unknown config key '%s' (known: max_retries,"
+		    " backoff_base, backoff_max, timeout, kill_grace, "
+		    "log_max_bytes, sync)", key);
+		return -1;
+	}
+	if (strcmp(k, "max_retries") == 0) {
+		if (number(value, 0, RETRIES_LIMIT, &d) == 0 && d == floor(d))
+			c->max_retries = (long)d;
+		else
+			range = "an integer from 0 to 1000000";
+	} else if (strcmp(k, "backoff_base") == 0) {
+		if (number(value, 1, 1000, &c->backoff_base) == -1)
+			range = "a number from 1 to 1000";
+	} else if (strcmp(k, "backoff_max") == 0 || strcmp(k, "timeout") == 0 ||
+	    strcmp(k, "kill_grace") == 0) {
+		double *dst = k[0] == 'b' ? &c->backoff_max :
+		    k[0] == 't' ? &c->timeout : &c->kill_grace;
+
+		if (number(value, 0, TIMEOUT_LIMIT, dst) == -1)
+			range = "a number of seconds from 0 to 31536000";
+	} else if (strcmp(k, "log_max_bytes") == 0) {
+		if (bytes(value, &c->log_max_bytes) == -1)
+			range = "a byte count from 0 to 1T (suffixes k, M, G)";
+	} else if (boolean(value, &c->sync) == -1)
+		range = "0 or 1";
+	if (range != NULL) {
+		snprintf(err, errsz, "%s: bad value '%s': must be %s", k, value,
+		    range);
+		return -1;
+	}
+	return 0;
+}
+
+/* The shortest %g text of v that reads back as exactly v. */
+static int
+fmt_double(char *buf, size_t n, double v)
+{
+	int r = -1;
+
+	if (v == floor(v) && fabs(v) < 1e15)
+		return snprintf(buf, n, "%.0f", v);
+	for (int prec = 6; prec <= 17; prec++) {
+		r = snprintf(buf, n, "%.*g", prec, v);
+		if (r < 0 || (size_t)r >= n || strtod(buf, NULL) == v)
+			break;
+	}
+	return r;
+}
+
+int
+config_get_value(const struct config *c, const char *key, char *buf, size_t n)
+{
+	const char *k = config_key_canonical(key);
+	int r;
+
+	if (k == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (strcmp(k, "max_retries") == 0)
+		r = snprintf(buf, n, "%ld", c->max_retries);
+	else if (strcmp(k, "backoff_base") == 0)
+		r = fmt_double(buf, n, c->backoff_base);
+	else if (strcmp(k, "backoff_max") == 0)
+		r = fmt_double(buf, n, c->backoff_max);
+	else if (strcmp(k, "timeout") == 0)
+		r = fmt_double(buf, n, c->timeout);
+	else if (strcmp(k, "kill_grace") == 0)
+		r = fmt_double(buf, n, c->kill_grace);
+	else if (strcmp(k, "log_max_bytes") == 0)
+		r = snprintf(buf, n, "%lld", c->log_max_bytes);
+	else
+		r = snprintf(buf, n, "%d", c->sync);
+	if (r < 0 || (size_t)r >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Trim spaces at both ends of s in place; returns the new start. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Split one line into key and value (in place). Returns 1 for a setting,
+ * 0 for a blank or comment line, -1 for a line without '='.
+ */
+static int
+split_line(char *line, char **key, char **value)
+{
+	char *eq, *s = trim(line);
+
+	if (*s == '\0' || *s == '#')
+		return 0;
+	if ((eq = strchr(s, '=')) == NULL)
+		return -1;
+	*eq = '\0';
+	*key = trim(s);
+	*value = trim(eq + 1);
+	return 1;
+}
+
+int
+config_parse(struct config *c, const char *text, size_t len, char *err,
+    size_t errsz)
+{
+	char *copy = strndup(text, len), *line, *next, *key, *value;
+	char msg[256];
+	int lineno = 0, r = 0;
+
+	if (copy == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	for (line = copy; line != NULL && r == 0; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		switch (split_line(line, &key, &value)) {
+		case -1:
+			snprintf(err, errsz, "line %d: expected key = value",
+			    lineno);
+			r = -1;
+			break;
+		case 1:
+			if (config_set_value(c, key, value, msg, sizeof msg) == -1) {
+				snprintf(err, errsz, "line %d: %s", lineno, msg);
+				r = -1;
+			}
+			break;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+char *
+config_text_set(const char *text, size_t len, const char *key,
+    const char *value)
+{
+	const char *canon = config_key_canonical(key), *p = text, *end = text + len;
+	size_t cap = len + strlen(canon != NULL ? canon : key) + strlen(value) + 8;
+	char *out = malloc(cap), *o = out;
+	int replaced = 0;
+
+	if (out == NULL)
+		return NULL;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		char *line = strndup(p, n), *k, *v;
+		int setting = line != NULL ? split_line(line, &k, &v) : 0;
+		int same = setting == 1 && canon != NULL &&
+		    config_key_canonical(k) == canon;
+
+		free(line);
+		if (same && !replaced) {
+			o += sprintf(o, "%s = %s\n", canon, value);
+			replaced = 1;
+		} else if (!same) {
+			memcpy(o, p, n);
+			o += n;
+			*o++ = '\n';
+		}
+		p += n + (nl != NULL);
+	}
+	if (!replaced)
+		sprintf(o, "%s = %s\n", canon != NULL ? canon : key, value);
+	else
+		*o = '\0';
+	return out;
+}

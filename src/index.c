@@ -1,0 +1,162 @@
+/*
+ * index.c - a worker's in-memory index of claimable jobs. See index.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+static int
+name_cmp(struct qentry *a, struct qentry *b)
+{
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static int
+ready_cmp(struct qentry *a, struct qentry *b)
+{
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	if (a->order != b->order)
+		return a->order < b->order ? -1 : 1;
+	return name_cmp(a, b);
+}
+
+static int
+wait_cmp(struct qentry *a, struct qentry *b)
+{
+	if (a->due != b->due)
+		return a->due < b->due ? -1 : 1;
+	return name_cmp(a, b);
+}
+
+/* libbsd's tree.h marks its static functions __unused but leaves the
+ * macro undefined (it clashes with Linux headers); define it after them. */
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#endif
+RB_GENERATE_STATIC(qnames, qentry, by_name, name_cmp)
+RB_GENERATE_STATIC(qready, qentry, by_order, ready_cmp)
+RB_GENERATE_STATIC(qwait, qentry, by_order, wait_cmp)
+
+void
+index_init(struct index *ix)
+{
+	RB_INIT(&ix->names);
+	RB_INIT(&ix->ready);
+	RB_INIT(&ix->waiting);
+	ix->n = 0;
+}
+
+void
+index_free(struct index *ix)
+{
+	struct qentry *e;
+
+	while ((e = RB_MIN(qnames, &ix->names)) != NULL)
+		index_remove(ix, e);
+}
+
+struct qentry *
+index_find(struct index *ix, int dir, const char *name)
+{
+	struct qentry *key, *e;
+	size_t n = strlen(name);
+
+	/* A stack key with room for the flexible name. */
+	char buf[sizeof *key + 256];
+
+	if (n >= 256)
+		return NULL;
+	key = (struct qentry *)(void *)buf;
+	key->dir = dir;
+	memcpy(key->name, name, n + 1);
+	e = RB_FIND(qnames, &ix->names, key);
+	return e;
+}
+
+struct qentry *
+index_add(struct index *ix, int dir, const char *name, long priority,
+    int64_t due, int64_t order, unsigned gen)
+{
+	struct qentry *e = index_find(ix, dir, name);
+	size_t n = strlen(name);
+
+	if (e != NULL) {
+		e->gen = gen;
+		return e;
+	}
+	if (n >= 256) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((e = calloc(1, sizeof *e + n + 1)) == NULL)
+		return NULL;
+	e->dir = dir;
+	e->priority = priority;
+	e->due = due;
+	e->order = order;
+	e->gen = gen;
+	memcpy(e->name, name, n + 1);
+	RB_INSERT(qnames, &ix->names, e);
+	e->ready = due == 0;
+	if (e->ready)
+		RB_INSERT(qready, &ix->ready, e);
+	else
+		RB_INSERT(qwait, &ix->waiting, e);
+	ix->n++;
+	return e;
+}
+
+void
+index_remove(struct index *ix, struct qentry *e)
+{
+	RB_REMOVE(qnames, &ix->names, e);
+	if (e->ready)
+		RB_REMOVE(qready, &ix->ready, e);
+	else
+		RB_REMOVE(qwait, &ix->waiting, e);
+	ix->n--;
+	free(e);
+}
+
+void
+index_promote(struct index *ix, int64_t now)
+{
+	struct qentry *e;
+
+	while ((e = RB_MIN(qwait, &ix->waiting)) != NULL && e->due <= now) {
+		RB_REMOVE(qwait, &ix->waiting, e);
+		e->ready = 1;
+		RB_INSERT(qready, &ix->ready, e);
+	}
+}
+
+struct qentry *
+index_first(struct index *ix)
+{
+	return RB_MIN(qready, &ix->ready);
+}
+
+int64_t
+index_next_due(struct index *ix)
+{
+	struct qentry *e = RB_MIN(qwait, &ix->waiting);
+
+	return e != NULL ? e->due : 0;
+}
+
+void
+index_sweep(struct index *ix, unsigned gen)
+{
+	struct qentry *e, *next;
+
+	for (e = RB_MIN(qnames, &ix->names); e != NULL; e = next) {
+		next = RB_NEXT(qnames, &ix->names, e);
+		if (e->gen != gen)
+			index_remove(ix, e);
+	}
+}

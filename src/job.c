@@ -1,0 +1,459 @@
+/*
+ * job.c - the job file: parsing, validation, ids, backoff. See job.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "job.h"
+#include "util.h"
+
+static const char *const state_names[ST_NSTATES] = {
+	"pending", "processing", "done", "failed", "dead"
+};
+
+/* Fields whose value is a string or null. */
+static const char *const string_fields[] = {
+	"last_error", "worker", "cwd"
+};
+
+const char *
+state_name(int state)
+{
+	return state >= 0 && state < ST_NSTATES ? state_names[state] : "?";
+}
+
+int
+state_from_name(const char *name)
+{
+	if (strcmp(name, "completed") == 0)
+		return ST_DONE;
+	for (int i = 0; i < ST_NSTATES; i++)
+		if (strcmp(name, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+id_valid(const char *id)
+{
+	static const char first[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	size_t n = strlen(id);
+
+	return n >= 1 && n <= ID_MAX && strchr(first, id[0]) != NULL &&
+	    strspn(id + 1, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n - 1;
+}
+
+char *
+id_generate(char buf[ID_MAX + 1])
+{
+	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	static int64_t last;
+	int64_t ms = now_ms();
+	time_t secs;
+	struct tm tm;
+	uint32_t r = arc4random();
+	char rnd[7];
+
+	/* Strictly increasing within the process: never reuse a millisecond
+	 * whose random part could sort below the previous id. */
+	if (ms <= last)
+		ms = last + 1;
+	last = ms;
+	secs = (time_t)(ms / 1000);
+	gmtime_r(&secs, &tm);
+	for (int i = 0; i < 6; i++, r >>= 5)
+		rnd[i] = b32[r & 31];
+	rnd[6] = '\0';
+	snprintf(buf, ID_MAX + 1, "%04d%02d%02d-%02d%02d%02d.%03d-%s",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(ms % 1000), rnd);
+	return buf;
+}
+
+/* Is item a JSON number holding an integer in [lo, hi]? Stores it in *v. */
+static int
+int_in_range(const cJSON *item, double lo, double hi, long *v)
+{
+	double d;
+
+	if (!cJSON_IsNumber(item))
+		return 0;
+	d = item->valuedouble;
+	if (!isfinite(d) || d != floor(d) || d < lo || d > hi)
+		return 0;
+	*v = (long)d;
+	return 1;
+}
+
+/*
+ * Check the time-valued field key: absent, null or an ISO 8601 time. A
+ * valid time is rewritten in the canonical form (UTC, milliseconds, Z).
+ */
+static int
+check_time(cJSON *obj, const char *key, int64_t *out, char *err,
+    size_t errsz)
+{
+	cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char canon[TIME_BUFSZ];
+
+	*out = 0;
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || time_parse(it->valuestring, out) == -1) {
+		snprintf(err, errsz, "%s: not an ISO 8601 time", key);
+		return -1;
+	}
+	time_format(*out, canon);
+	if (strcmp(canon, it->valuestring) != 0 &&
+	    cJSON_SetValuestring(it, canon) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Rename "run_after" to "run_at" (when there is no run_at). */
+static int
+alias_run_after(cJSON *obj, char *err, size_t errsz)
+{
+	cJSON *ra = cJSON_GetObjectItemCaseSensitive(obj, "run_after");
+
+	if (ra == NULL)
+		return 0;
+	if (cJSON_GetObjectItemCaseSensitive(obj, "run_at") != NULL) {
+		snprintf(err, errsz, "run_at and run_after both given");
+		return -1;
+	}
+	cJSON_DetachItemViaPointer(obj, ra);
+	cJSON_AddItemToObject(obj, "run_at", ra);
+	return 0;
+}
+
+/* Validate the id against the file name's id and store it in job->id. */
+static int
+check_id(struct job *job, const char *name_id, char *err, size_t errsz)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(job->obj, "id");
+
+	if (it != NULL && !cJSON_IsNull(it)) {
+		if (!cJSON_IsString(it) || !id_valid(it->valuestring)) {
+			snprintf(err, errsz, "id: must match "
+			    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+			return -1;
+		}
+		if (name_id != NULL && strcmp(name_id, it->valuestring) != 0) {
+			snprintf(err, errsz, "id \"%.*s\" disagrees with the "
+			    "file name", ID_MAX, it->valuestring);
+			return -1;
+		}
+		strlcpy(job->id, it->valuestring, sizeof job->id);
+		return 0;
+	}
+	if (name_id == NULL)
+		return 0;
+	if (!id_valid(name_id)) {
+		snprintf(err, errsz, "file name is not a valid job id");
+		return -1;
+	}
+	return job_set_id(job, name_id) == -1 ?
+	    (snprintf(err, errsz, "out of memory"), -1) : 0;
+}
+
+/* Check command, state and the string fields. */
+static int
+check_strings(struct job *job, char *err, size_t errsz)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(job->obj, "command");
+
+	if (it == NULL) {
+		snprintf(err, errsz, "command: missing");
+		return -1;
+	}
+	if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+		snprintf(err, errsz, "command: must be a non-empty string");
+		return -1;
+	}
+	job->command = it->valuestring;
+	job->state = -1;
+	it = cJSON_GetObjectItemCaseSensitive(job->obj, "state");
+	if (it != NULL && !cJSON_IsNull(it) && (!cJSON_IsString(it) ||
+	    (job->state = state_from_name(it->valuestring)) == -1)) {
+		snprintf(err, errsz, "state: not one of pending, processing, "
+		    "done, failed, dead");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof string_fields / sizeof *string_fields; i++) {
+		it = cJSON_GetObjectItemCaseSensitive(job->obj, string_fields[i]);
+		if (it != NULL && !cJSON_IsNull(it) && !cJSON_IsString(it)) {
+			snprintf(err, errsz, "%s: must be a string",
+			    string_fields[i]);
+			return -1;
+		}
+	}
+	it = cJSON_GetObjectItemCaseSensitive(job->obj, "cwd");
+	job->cwd = cJSON_IsString(it) ? it->valuestring : NULL;
+	return 0;
+}
+
+/* Check the numeric fields and their ranges. */
+static int
+check_numbers(struct job *job, char *err, size_t errsz)
+{
+	const cJSON *o = job->obj, *it;
+	long v;
+
+#define NUMFIELD(key, lo, hi, dflt, dst) do {				\
+	it = cJSON_GetObjectItemCaseSensitive(o, key);			\
+	if (it == NULL || cJSON_IsNull(it))				\
+		dst = dflt;						\
+	else if (int_in_range(it, lo, hi, &v))				\
+		dst = v;						\
+	else {								\
+		snprintf(err, errsz, "%s: must be an integer from %.0f " \
+		    "to %.0f", key, (double)(lo), (double)(hi));	\
+		return -1;						\
+	}								\
+} while (0)
+	NUMFIELD("attempts", 0, RETRIES_LIMIT + 1, 0, job->attempts);
+	NUMFIELD("max_retries", 0, RETRIES_LIMIT, -1, job->max_retries);
+	NUMFIELD("priority", -PRIORITY_LIMIT, PRIORITY_LIMIT, 0, job->priority);
+	NUMFIELD("duration_ms", 0, 9.0e15, 0, v);
+	NUMFIELD("exit_code", -1, 255, 0, v);
+#undef NUMFIELD
+	it = cJSON_GetObjectItemCaseSensitive(o, "timeout");
+	job->timeout = -1;
+	if (it != NULL && !cJSON_IsNull(it)) {
+		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
+		    it->valuedouble < 0 || it->valuedouble > TIMEOUT_LIMIT) {
+			snprintf(err, errsz, "timeout: must be a number of "
+			    "seconds from 0 to %.0f", TIMEOUT_LIMIT);
+			return -1;
+		}
+		job->timeout = it->valuedouble;
+	}
+	return 0;
+}
+
+int
+job_from_object(struct job *job, cJSON *obj, const char *name_id, char *err,
+    size_t errsz)
+{
+	int64_t ignored;
+
+	memset(job, 0, sizeof *job);
+	job->obj = obj;
+	if (!cJSON_IsObject(obj)) {
+		snprintf(err, errsz, "not a JSON object");
+		goto fail;
+	}
+	if (alias_run_after(obj, err, errsz) == -1 ||
+	    check_id(job, name_id, err, errsz) == -1 ||
+	    check_strings(job, err, errsz) == -1 ||
+	    check_numbers(job, err, errsz) == -1 ||
+	    check_time(obj, "run_at", &job->run_at, err, errsz) == -1 ||
+	    check_time(obj, "created_at", &job->created_at, err, errsz) == -1 ||
+	    check_time(obj, "started_at", &job->started_at, err, errsz) == -1 ||
+	    check_time(obj, "finished_at", &job->finished_at, err, errsz) == -1 ||
+	    check_time(obj, "next_run_at", &job->next_run_at, err, errsz) == -1 ||
+	    check_time(obj, "updated_at", &ignored, err, errsz) == -1)
+		goto fail;
+	return 0;
+fail:
+	job_free(job);
+	return -1;
+}
+
+/* Does the JSON text hold a \u0000 escape (which cJSON would turn into a
+ * C string terminator, silently cutting the string)? */
+static int
+has_escaped_nul(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++) {
+		size_t bs = 0;
+
+		if (memcmp(buf + i, "\\u0000", 6) != 0)
+			continue;
+		while (bs < i && buf[i - 1 - bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+job_parse(struct job *job, const char *buf, size_t len, const char *name_id,
+    char *err, size_t errsz)
+{
+	const char *end = NULL;
+	cJSON *obj;
+
+	memset(job, 0, sizeof *job);
+	if (len > JOB_MAX_BYTES) {
+		snprintf(err, errsz, "larger than %d bytes", JOB_MAX_BYTES);
+		return -1;
+	}
+	if (memchr(buf, '\0', len) != NULL || has_escaped_nul(buf, len)) {
+		snprintf(err, errsz, "invalid JSON: contains a NUL character");
+		return -1;
+	}
+	obj = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (obj == NULL) {
+		snprintf(err, errsz, "invalid JSON near byte %zu",
+		    end != NULL && end >= buf ? (size_t)(end - buf) : (size_t)0);
+		return -1;
+	}
+	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end != buf + len) {
+		snprintf(err, errsz, "invalid JSON: trailing data at byte %zu",
+		    (size_t)(end - buf));
+		cJSON_Delete(obj);
+		return -1;
+	}
+	return job_from_object(job, obj, name_id, err, errsz);
+}
+
+void
+job_free(struct job *job)
+{
+	if (job == NULL)
+		return;
+	cJSON_Delete(job->obj);
+	memset(job, 0, sizeof *job);
+}
+
+/* Replace (or add) key in job->obj with item; takes item. */
+static int
+job_put(struct job *job, const char *key, cJSON *item)
+{
+	if (item == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(job->obj, key) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(job->obj, key, item);
+	else
+		cJSON_AddItemToObject(job->obj, key, item);
+	return 0;
+}
+
+int
+job_set_id(struct job *job, const char *id)
+{
+	if (strcpy_checked(job->id, id, sizeof job->id) == -1)
+		return -1;
+	return job_put(job, "id", cJSON_CreateString(id));
+}
+
+int
+job_set_state(struct job *job, int state)
+{
+	job->state = state;
+	return job_put(job, "state", cJSON_CreateString(state_name(state)));
+}
+
+int
+job_set_long(struct job *job, const char *key, long v)
+{
+	if (strcmp(key, "attempts") == 0)
+		job->attempts = v;
+	else if (strcmp(key, "max_retries") == 0)
+		job->max_retries = v;
+	else if (strcmp(key, "priority") == 0)
+		job->priority = v;
+	return job_put(job, key, cJSON_CreateNumber((double)v));
+}
+
+int
+job_set_double(struct job *job, const char *key, double v)
+{
+	if (strcmp(key, "timeout") == 0)
+		job->timeout = v;
+	return job_put(job, key, cJSON_CreateNumber(v));
+}
+
+int
+job_set_time(struct job *job, const char *key, int64_t ms)
+{
+	char buf[TIME_BUFSZ];
+
+	if (strcmp(key, "run_at") == 0)
+		job->run_at = ms;
+	else if (strcmp(key, "created_at") == 0)
+		job->created_at = ms;
+	else if (strcmp(key, "started_at") == 0)
+		job->started_at = ms;
+	else if (strcmp(key, "finished_at") == 0)
+		job->finished_at = ms;
+	else if (strcmp(key, "next_run_at") == 0)
+		job->next_run_at = ms;
+	return job_put(job, key, ms == 0 ? cJSON_CreateNull() :
+	    cJSON_CreateString(time_format(ms, buf)));
+}
+
+int
+job_set_string(struct job *job, const char *key, const char *s)
+{
+	if (job_put(job, key, s == NULL ? cJSON_CreateNull() :
+	    cJSON_CreateString(s)) == -1)
+		return -1;
+	/* Pointers into obj must follow the new item. */
+	if (strcmp(key, "command") == 0 || strcmp(key, "cwd") == 0) {
+		const cJSON *it = cJSON_GetObjectItemCaseSensitive(job->obj, key);
+		const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
+
+		if (key[1] == 'o')
+			job->command = v;
+		else
+			job->cwd = v;
+	}
+	return 0;
+}
+
+char *
+job_serialize(const struct job *job)
+{
+	char *s = cJSON_Print(job->obj), *out;
+	size_t n;
+
+	if (s == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	n = strlen(s);
+	if ((out = realloc(s, n + 2)) == NULL) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	return out;
+}
+
+int64_t
+backoff_delay_ms(double base, double max, long n)
+{
+	double secs;
+
+	if (base < 1)
+		base = 1;
+	if (n < 1)
+		n = 1;
+	secs = pow(base, (double)n);
+	if (!isfinite(secs) || secs > max)
+		secs = max;
+	if (secs < 0)
+		secs = 0;
+	return (int64_t)llround(secs * 1000);
+}

@@ -1,0 +1,105 @@
+/*
+ * job.h - the job file: parsing, validation, ids, backoff.
+ *
+ * A job is a JSON object (spool-layout/job.schema.json). struct job keeps
+ * the parsed cJSON object, so fields that queuectl does not know survive
+ * every rewrite, and a typed copy of the fields the engine uses. Everything
+ * here is pure (no spool I/O) and unit-tested.
+ */
+#ifndef QUEUECTL_JOB_H
+#define QUEUECTL_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define ID_MAX 128                 /* longest id, without the NUL */
+#define JOB_MAX_BYTES (1 << 20)    /* largest job file accepted */
+#define PRIORITY_LIMIT 1000000000L /* |priority| <= this */
+#define RETRIES_LIMIT 1000000L     /* max_retries <= this */
+#define TIMEOUT_LIMIT 31536000.0   /* timeout, kill_grace: <= one year */
+
+enum job_state {
+	ST_PENDING, ST_PROCESSING, ST_DONE, ST_FAILED, ST_DEAD, ST_NSTATES
+};
+
+struct job {
+	cJSON *obj;              /* the whole object, owned */
+	char id[ID_MAX + 1];
+	const char *command;     /* points into obj */
+	int state;               /* enum job_state; -1 if the file has none */
+	long attempts;
+	long max_retries;        /* -1: not set, config applies */
+	long priority;
+	double timeout;          /* seconds; -1: not set, config applies */
+	int64_t run_at;          /* ms since epoch; 0: not set */
+	int64_t created_at;      /* 0: not set */
+	int64_t started_at;      /* 0: not set */
+	int64_t finished_at;     /* 0: not set */
+	int64_t next_run_at;     /* 0: not set */
+	const char *cwd;         /* NULL: the worker's directory */
+};
+
+/* Name of a state as used for directories and the "state" field. */
+const char *state_name(int state);
+
+/*
+ * State for a name ("pending", "done", ...; "completed" means done).
+ * Returns the enum job_state, or -1 if name is not a state.
+ */
+int state_from_name(const char *name);
+
+/* Is id a valid job id: [A-Za-z0-9][A-Za-z0-9._-]{0,127}? */
+int id_valid(const char *id);
+
+/*
+ * Generate a new id into buf: "YYYYMMDD-HHMMSS.mmm-xxxxxx", UTC time then
+ * 6 random base-32 characters. Ids from one process strictly increase.
+ * Returns buf.
+ */
+char *id_generate(char buf[ID_MAX + 1]);
+
+/*
+ * Parse and validate a job from buf (len bytes, need not be NUL-terminated).
+ * name_id, if not NULL, is the id the file name gives: the "id" field must
+ * then be absent (it is filled in) or equal. With name_id NULL an absent id
+ * stays empty (job->id[0] == 0), for the caller to generate.
+ * Checks every known field's type and range; "run_after" is renamed to
+ * "run_at". On success fills *job (free with job_free) and returns 0. On
+ * failure returns -1 and writes a one-line reason to err (errsz bytes).
+ */
+int job_parse(struct job *job, const char *buf, size_t len,
+    const char *name_id, char *err, size_t errsz);
+
+/*
+ * Validate an already parsed object and fill *job from it; takes ownership
+ * of obj in every case (frees it on failure). Same rules as job_parse.
+ */
+int job_from_object(struct job *job, cJSON *obj, const char *name_id,
+    char *err, size_t errsz);
+
+/* Free what job holds; job itself may be reused. NULL-safe. */
+void job_free(struct job *job);
+
+/* Set a field in job->obj and the typed copy. Return 0, or -1 (ENOMEM). */
+int job_set_id(struct job *job, const char *id);
+int job_set_state(struct job *job, int state);
+int job_set_long(struct job *job, const char *key, long v);
+int job_set_double(struct job *job, const char *key, double v);
+int job_set_time(struct job *job, const char *key, int64_t ms); /* 0: null */
+int job_set_string(struct job *job, const char *key, const char *s); /* NULL: null */
+
+/*
+ * Serialize the job for its file: formatted JSON and a final newline.
+ * Returns a malloc'ed NUL-terminated string, or NULL (ENOMEM).
+ */
+char *job_serialize(const struct job *job);
+
+/*
+ * Delay in milliseconds before the retry that follows failed attempt n (n >= 1):
+ * min(backoff_max, backoff_base ^ n) seconds. base >= 1, max >= 0 (seconds).
+ */
+int64_t backoff_delay_ms(double base, double max, long n);
+
+#endif

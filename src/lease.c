@@ -1,0 +1,472 @@
+/*
+ * lease.c - lease directories and the reclaim of dead ones. See lease.h and
+ * spool-layout/README.md ("reclaim of a dead lease").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "lease.h"
+#include "util.h"
+
+unsigned long long
+proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* Field 2 (comm) may hold spaces; field 22 is the 20th after ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	p++;
+	for (int field = 3; field <= 22 && p != NULL; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 22)
+			start = strtoull(p, NULL, 10);
+		p = strchr(p, ' ');
+	}
+	return start;
+}
+
+static int
+same_file(int fd, int dirfd, const char *name)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 &&
+	    fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int
+lease_record(struct spool *sp, struct lease *l, const char *job, pid_t pgid,
+    int64_t job_started_at)
+{
+	char when[TIME_BUFSZ], *text;
+	cJSON *o = cJSON_CreateObject();
+	int r = -1, saved_nosync = sp->nosync;
+
+	if (o == NULL)
+		goto out;
+	cJSON_AddStringToObject(o, "worker", l->id);
+	cJSON_AddStringToObject(o, "host", host_name());
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddStringToObject(o, "started_at", time_format(l->started_at, when));
+	if (job != NULL) {
+		cJSON_AddStringToObject(o, "job", job);
+		cJSON_AddNumberToObject(o, "pgid", (double)pgid);
+		cJSON_AddNumberToObject(o, "pgid_start",
+		    (double)proc_start_time(pgid));
+		cJSON_AddStringToObject(o, "job_started_at",
+		    time_format(job_started_at, when));
+	} else
+		cJSON_AddNullToObject(o, "job");
+	if ((text = cJSON_Print(o)) == NULL)
+		goto out;
+	/* The record only matters while this boot lasts: no fsync. */
+	sp->nosync = 1;
+	r = spool_replace(sp, l->dirfd, "lease", text, strlen(text));
+	sp->nosync = saved_nosync;
+	free(text);
+out:
+	cJSON_Delete(o);
+	if (r == -1 && errno == 0)
+		errno = ENOMEM;
+	return r;
+}
+
+/* Build the lease in tmp/ with its lock held, then rename it into place. */
+static int
+lease_build(struct spool *sp, struct lease *l)
+{
+	char tmpname[WORKER_ID_MAX + 16];
+	int fd = -1, saved;
+
+	if (fmt_checked(tmpname, sizeof tmpname, "lease.%s", l->id) == -1)
+		return -1;
+	if (mkdirat(sp->tmp, tmpname, 0700) == -1 && errno != EEXIST)
+		return -1;
+	if ((fd = openat(sp->tmp, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		goto fail;
+	if ((l->lockfd = openat(fd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1 || flock(l->lockfd, LOCK_EX | LOCK_NB) == -1)
+		goto fail;
+	l->dirfd = fd;
+	if (lease_record(sp, l, NULL, 0, 0) == -1)
+		goto fail;
+	if (renameat2(sp->tmp, tmpname, sp->dir[ST_PROCESSING], l->id,
+	    RENAME_NOREPLACE) == -1)
+		goto fail;
+	if (spool_sync(sp))
+		fsync(sp->dir[ST_PROCESSING]);
+	return 0;
+fail:
+	saved = errno;
+	if (l->lockfd != -1)
+		close(l->lockfd);
+	if (fd != -1) {
+		unlinkat(fd, "lease", 0);
+		unlinkat(fd, "lock", 0);
+		close(fd);
+	}
+	unlinkat(sp->tmp, tmpname, AT_REMOVEDIR);
+	l->lockfd = l->dirfd = -1;
+	errno = saved;
+	return -1;
+}
+
+int
+lease_create(struct spool *sp, struct lease *l)
+{
+	int a = 0, b = 0;
+
+	memset(l, 0, sizeof *l);
+	l->dirfd = l->lockfd = -1;
+	l->started_at = now_ms();
+	if (fmt_checked(l->id, sizeof l->id, "%s-%ld", host_name(),
+	    (long)getpid()) == -1)
+		return -1;
+	if (lease_build(sp, l) == 0)
+		return 0;
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		return -1;
+	/* A dead worker that had our pid left its lease: reclaim, retry. */
+	lease_reclaim_dead(sp, NULL, &a, &b);
+	return lease_build(sp, l);
+}
+
+int
+lease_check(struct spool *sp, const struct lease *l)
+{
+	return same_file(l->dirfd, sp->dir[ST_PROCESSING], l->id) &&
+	    same_file(l->lockfd, l->dirfd, "lock");
+}
+
+/* Remove the lease's own files and directory (lock held by the caller). */
+static int
+lease_remove(struct spool *sp, int dirfd, const char *name)
+{
+	unlinkat(dirfd, "lease", 0);
+	unlinkat(dirfd, "lock", 0);
+	if (unlinkat(sp->dir[ST_PROCESSING], name, AT_REMOVEDIR) == -1 &&
+	    errno != ENOENT)
+		return -1;
+	if (spool_sync(sp))
+		fsync(sp->dir[ST_PROCESSING]);
+	return 0;
+}
+
+int
+lease_release(struct spool *sp, struct lease *l)
+{
+	int r = lease_remove(sp, l->dirfd, l->id);
+
+	close(l->dirfd);
+	l->dirfd = -1;
+	return r;
+}
+
+/* Read the lease record of dirfd into o (caller frees). */
+static cJSON *
+record_read(int dirfd)
+{
+	size_t len;
+	char *text = file_read_at(dirfd, "lease", 65536, &len);
+	cJSON *o;
+
+	if (text == NULL)
+		return NULL;
+	o = cJSON_ParseWithLength(text, len);
+	free(text);
+	return o;
+}
+
+static const char *
+rec_str(const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static double
+rec_num(const cJSON *o, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(it) ? it->valuedouble : 0;
+}
+
+/*
+ * End what is left of the attempt's process group, if it ran on this host.
+ * The group is ours if its leader still has the recorded start time, or if
+ * the leader is gone but members remain (a pid is not reused while it names
+ * a process group).
+ */
+static void
+kill_orphans(const cJSON *rec)
+{
+	const char *host = rec_str(rec, "host");
+	pid_t pgid = (pid_t)rec_num(rec, "pgid");
+	unsigned long long start = (unsigned long long)rec_num(rec, "pgid_start");
+	unsigned long long now;
+
+	if (host == NULL || strcmp(host, host_name()) != 0 || pgid <= 1)
+		return;
+	now = proc_start_time(pgid);
+	if ((now != 0 && now == start) || (now == 0 && kill(-pgid, 0) == 0))
+		kill(-pgid, SIGKILL);
+}
+
+struct reclaim {
+	struct spool *sp;
+	int njobs;
+	int failed;
+};
+
+/* Put one job of a dead lease where it belongs. */
+static int
+reclaim_job(int dirfd, const char *name, void *arg)
+{
+	struct reclaim *rc = arg;
+	struct spool *sp = rc->sp;
+	char id[ID_MAX + 1], err[256];
+	struct job job;
+	int st;
+
+	if (strlen(name) - 5 > ID_MAX) {
+		strlcpy(err, "file name too long", sizeof err);
+		goto bad;
+	}
+	strlcpy(id, name, strlen(name) - 4);
+	if (spool_job_read(dirfd, id, &job, err, sizeof err) == -1) {
+		if (errno != EINVAL)
+			return rc->failed = 1, 0;
+		goto bad;
+	}
+	st = job.state < 0 ? ST_PENDING : job.state;
+	if (st == ST_PROCESSING) {
+		int64_t now = now_ms();
+
+		if (job_set_time(&job, "finished_at", now) == -1 ||
+		    job_set_long(&job, "duration_ms", (long)(job.started_at ?
+		    now - job.started_at : 0)) == -1 ||
+		    job_set_string(&job, "exit_code", NULL) == -1 ||
+		    job_set_string(&job, "last_error", "worker died") == -1 ||
+		    spool_job_settle(sp, dirfd, &job, 0) == -1)
+			rc->failed = 1;
+	} else if (spool_job_move(sp, dirfd, sp->dir[st], id) == -1) {
+		if (errno == EEXIST)
+			spool_quarantine(sp, dirfd, name, id,
+			    "duplicate id found while reclaiming a dead lease");
+		else
+			rc->failed = 1;
+	}
+	job_free(&job);
+	rc->njobs++;
+	return 0;
+bad:
+	if (spool_quarantine(sp, dirfd, name, NULL, err) == -1)
+		rc->failed = 1;
+	return 0;
+}
+
+/* Logs with no json beside them are extra links left by a cut-short move. */
+static int
+drop_leftover(int dirfd, const char *name, void *arg)
+{
+	struct reclaim *rc = arg;
+	char json[ID_MAX + 16];
+	const char *dot = strrchr(name, '.');
+	struct stat st;
+
+	if (dot == NULL || (strcmp(dot, ".stdout") != 0 &&
+	    strcmp(dot, ".stderr") != 0))
+		return 0;
+	snprintf(json, sizeof json, "%.*s.json", (int)(dot - name), name);
+	if (fstatat(dirfd, json, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_nlink > 1)
+		unlinkat(dirfd, name, 0);
+	else
+		rc->failed = 1;   /* the only copy: keep it for a human */
+	return 0;
+}
+
+/* Reclaim the lease processing/name if its lock is free. */
+static int
+reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
+{
+	struct reclaim rc = { sp, 0, 0 };
+	int wfd, lockfd = -1;
+	cJSON *rec;
+
+	wfd = openat(sp->dir[ST_PROCESSING], name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (wfd == -1)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	/* A lease without a lock file is damaged: make one, so that two
+	 * reclaimers still exclude each other. */
+	lockfd = openat(wfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (lockfd == -1 || flock(lockfd, LOCK_EX | LOCK_NB) == -1 ||
+	    !same_file(wfd, sp->dir[ST_PROCESSING], name) ||
+	    !same_file(lockfd, wfd, "lock"))
+		goto out;     /* alive, or reclaimed meanwhile */
+	if ((rec = record_read(wfd)) != NULL) {
+		kill_orphans(rec);
+		cJSON_Delete(rec);
+	}
+	spool_each(wfd, ".json", reclaim_job, &rc);
+	spool_each(wfd, NULL, drop_leftover, &rc);
+	if (!rc.failed && lease_remove(sp, wfd, name) == -1)
+		rc.failed = 1;
+	(*nleases)++;
+	*njobs += rc.njobs;
+out:
+	if (lockfd != -1)
+		close(lockfd);
+	close(wfd);
+	return rc.failed ? -1 : 0;
+}
+
+struct reclaim_all {
+	struct spool *sp;
+	const char *self;
+	int *nleases, *njobs;
+	int failed;
+};
+
+static int
+reclaim_each(int dirfd, const char *name, void *arg)
+{
+	struct reclaim_all *ra = arg;
+
+	(void)dirfd;
+	if (ra->self != NULL && strcmp(name, ra->self) == 0)
+		return 0;
+	if (reclaim_one(ra->sp, name, ra->nleases, ra->njobs) == -1)
+		ra->failed = 1;
+	return 0;
+}
+
+int
+lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
+    int *njobs)
+{
+	struct reclaim_all ra = { sp, self, nleases, njobs, 0 };
+
+	if (spool_each(sp->dir[ST_PROCESSING], NULL, reclaim_each, &ra) == -1)
+		return -1;
+	return ra.failed ? -1 : 0;
+}
+
+struct list_arg {
+	struct lease_info *v;
+	int n, cap;
+};
+
+/* Is the lease's lock held by someone (its worker)? */
+static int
+lock_held(int wfd)
+{
+	int fd = openat(wfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int held;
+
+	if (fd == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+static void
+info_fill(struct lease_info *li, int wfd, const char *name)
+{
+	cJSON *rec = record_read(wfd);
+	const char *s;
+
+	memset(li, 0, sizeof *li);
+	strlcpy(li->id, name, sizeof li->id);
+	li->alive = lock_held(wfd);
+	if (rec == NULL)
+		return;
+	if ((s = rec_str(rec, "host")) != NULL)
+		strlcpy(li->host, s, sizeof li->host);
+	if ((s = rec_str(rec, "job")) != NULL)
+		strlcpy(li->job, s, sizeof li->job);
+	if ((s = rec_str(rec, "started_at")) != NULL)
+		time_parse(s, &li->started_at);
+	if ((s = rec_str(rec, "job_started_at")) != NULL)
+		time_parse(s, &li->job_started_at);
+	li->pid = (pid_t)rec_num(rec, "pid");
+	cJSON_Delete(rec);
+}
+
+static int
+list_one(int dirfd, const char *name, void *arg)
+{
+	struct list_arg *la = arg;
+	int wfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (wfd == -1)
+		return 0;
+	if (la->n == la->cap) {
+		int cap = la->cap ? la->cap * 2 : 8;
+		struct lease_info *v = reallocarray(la->v, (size_t)cap, sizeof *v);
+
+		if (v == NULL) {
+			close(wfd);
+			return -1;
+		}
+		la->v = v;
+		la->cap = cap;
+	}
+	info_fill(&la->v[la->n++], wfd, name);
+	close(wfd);
+	return 0;
+}
+
+static int
+info_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lease_info *)a)->id,
+	    ((const struct lease_info *)b)->id);
+}
+
+int
+lease_list(struct spool *sp, struct lease_info **out)
+{
+	struct list_arg la = { NULL, 0, 0 };
+
+	if (spool_each(sp->dir[ST_PROCESSING], NULL, list_one, &la) != 0) {
+		free(la.v);
+		return -1;
+	}
+	if (la.n > 0)
+		qsort(la.v, (size_t)la.n, sizeof *la.v, info_cmp);
+	*out = la.v;
+	return la.n;
+}

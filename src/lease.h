@@ -1,0 +1,77 @@
+/*
+ * lease.h - lease directories: processing/<worker-id>/, one per live worker.
+ *
+ * A worker creates its lease in tmp/ with its lock already taken and renames
+ * it into processing/, so a lease never appears unlocked. It holds
+ * flock(LOCK_EX) on <lease>/lock for its whole life: a lease whose lock can be
+ * taken belongs to a dead worker and is reclaimed (spool-layout/README.md).
+ */
+#ifndef QUEUECTL_LEASE_H
+#define QUEUECTL_LEASE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spool.h"
+
+struct lease {
+	char id[WORKER_ID_MAX + 1];   /* HOST-PID */
+	int dirfd;
+	int lockfd;
+	int64_t started_at;
+};
+
+/* What status and stop need to know of a lease. */
+struct lease_info {
+	char id[WORKER_ID_MAX + 1];
+	char host[72];
+	char job[ID_MAX + 1];         /* "" when idle */
+	pid_t pid;
+	int alive;                    /* its lock is held */
+	int64_t started_at;           /* the worker's */
+	int64_t job_started_at;       /* 0 when idle */
+};
+
+/*
+ * Create and lock this process's lease. A leftover lease of the same name
+ * (a dead process that had our pid) is reclaimed first. 0 or -1.
+ */
+int lease_create(struct spool *sp, struct lease *l);
+
+/*
+ * Rewrite the lease record: the worker, and the running attempt (job id,
+ * its process group and the leader's start time) or idle when job is NULL.
+ */
+int lease_record(struct spool *sp, struct lease *l, const char *job,
+    pid_t pgid, int64_t job_started_at);
+
+/*
+ * Remove the (empty of jobs) lease. Its lock stays held until l->lockfd is
+ * closed: a worker leaves that to its exit, so that `worker stop`, which
+ * waits for the lock, returns only once the process is gone. 0 or -1.
+ */
+int lease_release(struct spool *sp, struct lease *l);
+
+/* Is our lease still ours (directory in place, lock file the one we hold)? */
+int lease_check(struct spool *sp, const struct lease *l);
+
+/*
+ * List every lease with what its record says; *out is malloc'ed (free it).
+ * Returns the count, or -1.
+ */
+int lease_list(struct spool *sp, struct lease_info **out);
+
+/*
+ * Reclaim every dead lease other than self (may be NULL): kill what is left
+ * of its attempt's process group on this host, move its jobs where they
+ * belong, counting an interrupted attempt as failed ("worker died"), and
+ * remove the lease. Adds to *nleases and *njobs. Returns 0, or -1 if some
+ * lease could not be fully reclaimed (the rest are still done).
+ */
+int lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
+    int *njobs);
+
+/* Start time of process pid (clock ticks since boot, /proc/PID/stat), or 0. */
+unsigned long long proc_start_time(pid_t pid);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * main.c - queuectl's entry point: global options and the command table.
+ *
+ * queuectl [-d DIR | --spool DIR] COMMAND [ARGS...]
+ * Each command is a function in a cmd_*.c file, called with argv starting
+ * at the command's name; it returns the process exit status (sysexits(3)).
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifndef VERSION
+#define VERSION "0.1.0"
+#endif
+
+static const struct cmd commands[] = {
+	{ "init", cmd_init, "init", "create the spool" },
+	{ "enqueue", cmd_enqueue,
+	  "enqueue [--id ID] [--priority N] [--max-retries N] [--timeout SEC]\n"
+	  "                [--run-at TIME] [--delay SEC] [--no-sync]\n"
+	  "                (JSON | - | [--] COMMAND...)", "add a job" },
+	{ "worker", cmd_worker,
+	  "worker start [--count N] | worker run | worker stop [--now]",
+	  "start, run or stop workers" },
+	{ "status", cmd_status, "status [--json]",
+	  "counts per state, workers, average duration" },
+	{ "list", cmd_list, "list [--state STATE] [--json]", "list jobs, oldest first" },
+	{ "show", cmd_show, "show ID [--json]", "show one job" },
+	{ "logs", cmd_logs, "logs ID [--stdout | --stderr]", "print a job's output" },
+	{ "dlq", cmd_dlq, "dlq list [--json] | dlq retry ID... | dlq retry --all",
+	  "the dead letter queue" },
+	{ "config", cmd_config,
+	  "config get [KEY] | config set KEY VALUE | config list [--json]",
+	  "read and change settings" },
+	{ "recover", cmd_recover, "recover", "reclaim the jobs of dead workers now" },
+};
+
+const char *cli_spool_opt;
+
+const struct cmd *
+cli_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: queuectl [-d DIR | --spool DIR] COMMAND [ARGS...]\n"
+	    "       queuectl --help | --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'queuectl COMMAND --help' for a command's options; "
+	    "see queuectl(1).\n");
+}
+
+/* Make sure fds 0-2 are open, so no file we open takes their place. */
+static void
+sane_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd *c;
+	int i = 1;
+
+	sane_stdio();
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+			printf("queuectl %s\n", VERSION);
+			return 0;
+		}
+		if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--spool") == 0) &&
+		    i + 1 < argc)
+			cli_spool_opt = argv[++i];
+		else if (strncmp(argv[i], "--spool=", 8) == 0)
+			cli_spool_opt = argv[i] + 8;
+		else {
+			warnx("unknown option: %s", argv[i]);
+			usage(stderr);
+			return EX_USAGE_;
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if ((c = cli_find(argv[i])) == NULL) {
+		warnx("unknown command: %s", argv[i]);
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	return c->fn(argc - i, argv + i);
+}

@@ -1,0 +1,709 @@
+/*
+ * spool.c - the spool directory and the moves between its states.
+ *
+ * Protocol (spool-layout/README.md has the full crash analysis):
+ *
+ *   write:    tmp/<unique> (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write, fsync
+ *   replace:  write, then rename(tmp/<unique>, DIR/<id>.json) over the old
+ *             file: a reader sees the old or the new contents, never half.
+ *   move:     link(FROM/<id>.stdout|stderr, TO/...); the commit point is
+ *             renameat2(FROM/<id>.json, TO/<id>.json, RENAME_NOREPLACE);
+ *             unlink(FROM/<id>.stdout|stderr); fsync(TO).
+ *   enqueue:  write; flock(SPOOL/lock); look for the id everywhere;
+ *             renameat2(tmp/<unique>, pending/<id>.json, NOREPLACE);
+ *             unlock; fsync(pending/).
+ *   settle:   replace in the lease with the outcome and target state,
+ *             then move to done/, failed/ or dead/.
+ *
+ * A job's json is therefore always in exactly one state directory. A crash
+ * between the steps of a move leaves extra links to the logs (link count
+ * > 1), which the next move of the same job or the reclaim of the lease
+ * removes; a crash between replace and move leaves a file whose "state"
+ * names where it was going, which reclaim honours.
+ *
+ * fsync (config sync = 1): every new file before its rename, and the target
+ * directory after each move. With sync = 0 none.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "spool.h"
+#include "util.h"
+
+static const char *const subdirs[] = {
+	"pending", "processing", "done", "failed", "dead"
+};
+static const char *const log_suffixes[] = { ".stdout", ".stderr" };
+
+int
+spool_path(const char *opt, char *buf, size_t n)
+{
+	const char *v;
+	struct passwd *pw;
+
+	if (opt != NULL && *opt != '\0')
+		return strcpy_checked(buf, opt, n);
+	if ((v = getenv("QUEUECTL_SPOOL")) != NULL && *v != '\0')
+		return strcpy_checked(buf, v, n);
+	if ((v = getenv("XDG_STATE_HOME")) != NULL && *v == '/')
+		return fmt_checked(buf, n, "%s/queuectl", v);
+	if ((v = getenv("HOME")) == NULL || *v == '\0') {
+		if ((pw = getpwuid(getuid())) == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
+		v = pw->pw_dir;
+	}
+	return fmt_checked(buf, n, "%s/.local/state/queuectl", v);
+}
+
+/* mkdir -p path with mode 0700 for what it creates. */
+static int
+mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (strcpy_checked(buf, path, sizeof buf) == -1)
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Open (creating if needed) the directory name under root, no symlinks. */
+static int
+open_subdir(int root, const char *name)
+{
+	int fd;
+
+	if (mkdirat(root, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+/* StrictModes: the root must be ours and writable only by us. */
+static int
+check_root(int root, const char *path, char *err, size_t errsz)
+{
+	struct stat st;
+
+	if (fstat(root, &st) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errsz, "%s: spool is owned by uid %u, not by you "
+		    "(uid %u); use your own spool or run as its owner", path,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+		errno = EACCES;
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errsz, "%s: spool is writable by group or others; "
+		    "fix it with: chmod go-w %s", path, path);
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
+{
+	int saved;
+
+	memset(sp, 0, sizeof *sp);
+	sp->root = sp->tmp = -1;
+	for (int i = 0; i < ST_NSTATES; i++)
+		sp->dir[i] = -1;
+	config_defaults(&sp->cfg);
+	if (strcpy_checked(sp->path, path, sizeof sp->path) == -1) {
+		snprintf(err, errsz, "spool path too long");
+		return -1;
+	}
+	if (mkdir_p(path) == -1 ||
+	    (sp->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (check_root(sp->root, path, err, errsz) == -1)
+		goto fail;
+	if ((sp->tmp = open_subdir(sp->root, "tmp")) == -1)
+		goto fail_errno;
+	for (int i = 0; i < ST_NSTATES; i++)
+		if ((sp->dir[i] = open_subdir(sp->root, subdirs[i])) == -1)
+			goto fail_errno;
+	if (spool_config_reload(sp, err, errsz) == -1) {
+		errno = EINVAL;
+		goto fail;
+	}
+	return 0;
+fail_errno:
+	snprintf(err, errsz, "%s: %s", path, strerror(errno));
+fail:
+	saved = errno;
+	spool_close(sp);
+	errno = saved;
+	return -1;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (sp->root != -1)
+		close(sp->root);
+	if (sp->tmp != -1)
+		close(sp->tmp);
+	for (int i = 0; i < ST_NSTATES; i++)
+		if (sp->dir[i] != -1)
+			close(sp->dir[i]);
+	sp->root = sp->tmp = -1;
+	for (int i = 0; i < ST_NSTATES; i++)
+		sp->dir[i] = -1;
+}
+
+int
+spool_sync(const struct spool *sp)
+{
+	return sp->cfg.sync && !sp->nosync;
+}
+
+int
+spool_config_reload(struct spool *sp, char *err, size_t errsz)
+{
+	struct config c;
+	struct stat st;
+	size_t len;
+	char *text;
+	int r;
+
+	if (fstatat(sp->root, "config", &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT) {
+			snprintf(err, errsz, "config: %s", strerror(errno));
+			return -1;
+		}
+		config_defaults(&sp->cfg);
+		sp->cfg_ino = 0;
+		return 0;
+	}
+	if (st.st_ino == sp->cfg_ino &&
+	    st.st_mtim.tv_sec == sp->cfg_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == sp->cfg_mtime.tv_nsec)
+		return 0;
+	if ((text = file_read_at(sp->root, "config", 65536, &len)) == NULL) {
+		snprintf(err, errsz, "config: %s", strerror(errno));
+		return -1;
+	}
+	config_defaults(&c);
+	r = config_parse(&c, text, len, err, errsz);
+	free(text);
+	if (r == -1)
+		return -1;
+	sp->cfg = c;
+	sp->cfg_ino = st.st_ino;
+	sp->cfg_mtime = st.st_mtim;
+	return 0;
+}
+
+int
+spool_config_store(struct spool *sp, const char *text, size_t len)
+{
+	return spool_replace(sp, sp->root, "config", text, len);
+}
+
+int
+spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
+    size_t n)
+{
+	static unsigned long seq;
+	int fd, saved;
+
+	for (int tries = 0; ; tries++) {
+		if (fmt_checked(name, n, "%s.%ld.%lu.%08x", host_name(),
+		    (long)getpid(), ++seq, arc4random()) == -1)
+			return -1;
+		fd = openat(sp->tmp, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST || tries > 8)
+			break;
+	}
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, buf, len) == -1 ||
+	    (spool_sync(sp) && fsync(fd) == -1))
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(sp->tmp, name, 0);
+	errno = saved;
+	return -1;
+}
+
+int
+spool_replace(struct spool *sp, int dirfd, const char *name, const char *buf,
+    size_t len)
+{
+	char tmp[128];
+	int saved;
+
+	if (spool_write_tmp(sp, buf, len, tmp, sizeof tmp) == -1)
+		return -1;
+	if (renameat(sp->tmp, tmp, dirfd, name) == -1) {
+		saved = errno;
+		unlinkat(sp->tmp, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_job_write(struct spool *sp, int dirfd, struct job *job)
+{
+	char name[ID_MAX + 8];
+	char *text;
+	int r;
+
+	if (job_set_time(job, "updated_at", now_ms()) == -1 ||
+	    fmt_checked(name, sizeof name, "%s.json", job->id) == -1 ||
+	    (text = job_serialize(job)) == NULL)
+		return -1;
+	r = spool_replace(sp, dirfd, name, text, strlen(text));
+	free(text);
+	return r;
+}
+
+int
+spool_job_read(int dirfd, const char *id, struct job *job, char *err,
+    size_t errsz)
+{
+	char name[ID_MAX + 8];
+	size_t len;
+	char *buf;
+	int r;
+
+	if (fmt_checked(name, sizeof name, "%s.json", id) == -1)
+		return -1;
+	if ((buf = file_read_at(dirfd, name, JOB_MAX_BYTES, &len)) == NULL) {
+		int saved = errno;
+
+		if (saved == EFBIG || saved == ELOOP || saved == EINVAL) {
+			snprintf(err, errsz, "%s", saved == EFBIG ?
+			    "job file too large" : "not a regular file");
+			saved = EINVAL;
+		} else
+			snprintf(err, errsz, "%s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	r = job_parse(job, buf, len, id, err, errsz);
+	free(buf);
+	if (r == -1)
+		errno = EINVAL;
+	return r;
+}
+
+/* rename without replacing; falls back to link+unlink where the
+ * filesystem lacks RENAME_NOREPLACE (regular files only). */
+static int
+rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(fromfd, from, tofd, to, 0) == -1)
+		return -1;
+	if (unlinkat(fromfd, from, 0) == -1) {
+		int saved = errno;
+
+		unlinkat(tofd, to, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Give tofd a link to fromfd/name; a different file already there under
+ * that name is a leftover of an earlier cut-short move and is replaced. */
+static int
+link_log(int fromfd, int tofd, const char *name)
+{
+	struct stat a, b;
+
+	for (int tries = 0; tries < 3; tries++) {
+		if (linkat(fromfd, name, tofd, name, 0) == 0)
+			return 1;
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+		if (fstatat(fromfd, name, &a, AT_SYMLINK_NOFOLLOW) == -1)
+			return errno == ENOENT ? 0 : -1;
+		if (fstatat(tofd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return 0;
+		if (unlinkat(tofd, name, 0) == -1 && errno != ENOENT)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int
+spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id)
+{
+	char json[ID_MAX + 8], logs[2][ID_MAX + 8];
+	int linked[2] = { 0, 0 }, saved;
+
+	if (fmt_checked(json, sizeof json, "%s.json", id) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (fmt_checked(logs[i], sizeof logs[i], "%s%s", id,
+		    log_suffixes[i]) == -1 ||
+		    (linked[i] = link_log(fromfd, tofd, logs[i])) == -1)
+			goto undo;
+	}
+	if (rename_noreplace(fromfd, json, tofd, json) == -1)
+		goto undo;
+	for (int i = 0; i < 2; i++)
+		unlinkat(fromfd, logs[i], 0);
+	if (spool_sync(sp) && fsync(tofd) == -1)
+		return -1;
+	return 0;
+undo:
+	saved = errno;
+	for (int i = 0; i < 2; i++)
+		if (linked[i] == 1)
+			unlinkat(tofd, logs[i], 0);
+	errno = saved;
+	return -1;
+}
+
+/* Where a settled job goes, and its next_run_at. */
+static int
+settle_target(struct spool *sp, struct job *job, int success, int64_t now,
+    int64_t *next)
+{
+	long max = job->max_retries >= 0 ? job->max_retries : sp->cfg.max_retries;
+
+	*next = 0;
+	if (success)
+		return ST_DONE;
+	if (job->attempts >= 1 + max)
+		return ST_DEAD;
+	*next = now + backoff_delay_ms(sp->cfg.backoff_base,
+	    sp->cfg.backoff_max, job->attempts);
+	return ST_FAILED;
+}
+
+int
+spool_job_settle(struct spool *sp, int fromfd, struct job *job, int success)
+{
+	int64_t next;
+	int target = settle_target(sp, job, success, now_ms(), &next);
+	char why[ID_MAX + 64];
+
+	if (job_set_state(job, target) == -1 ||
+	    job_set_time(job, "next_run_at", next) == -1 ||
+	    spool_job_write(sp, fromfd, job) == -1)
+		return -1;
+	if (spool_job_move(sp, fromfd, sp->dir[target], job->id) == 0)
+		return target;
+	if (errno != EEXIST)
+		return -1;
+	/* Another job of this id got there first (a drop-in duplicate). */
+	snprintf(why, sizeof why, "duplicate id: %s already in %s/", job->id,
+	    state_name(target));
+	if (spool_quarantine(sp, fromfd, NULL, job->id, why) == -1)
+		return -1;
+	return ST_DEAD;
+}
+
+/* Is dirfd/name present (any type, not followed)? */
+static int
+present(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+struct find_arg {
+	const char *json;
+	char lease[WORKER_ID_MAX + 1];
+	int fd;
+};
+
+static int
+find_in_lease(int dirfd, const char *name, void *arg)
+{
+	struct find_arg *fa = arg;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd == -1)
+		return 0;
+	if (present(fd, fa->json) &&
+	    strcpy_checked(fa->lease, name, sizeof fa->lease) == 0) {
+		fa->fd = fd;
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+spool_find(struct spool *sp, const char *id, struct spool_loc *loc)
+{
+	static const int order[] = { ST_PENDING, ST_PROCESSING, ST_FAILED,
+	    ST_DONE, ST_DEAD };
+	char json[ID_MAX + 8];
+	struct find_arg fa;
+
+	memset(loc, 0, sizeof *loc);
+	loc->dirfd = -1;
+	if (!id_valid(id) || fmt_checked(json, sizeof json, "%s.json", id) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	fa.json = json;
+	fa.fd = -1;
+	for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+		int st = order[i];
+
+		if (st != ST_PROCESSING) {
+			if (!present(sp->dir[st], json))
+				continue;
+			loc->state = st;
+			loc->dirfd = sp->dir[st];
+			strlcpy(loc->dir, state_name(st), sizeof loc->dir);
+			return 0;
+		}
+		if (spool_each(sp->dir[ST_PROCESSING], NULL, find_in_lease,
+		    &fa) == 1) {
+			loc->state = st;
+			loc->dirfd = fa.fd;
+			loc->owned = 1;
+			snprintf(loc->dir, sizeof loc->dir, "processing/%s",
+			    fa.lease);
+			return 0;
+		}
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+void
+spool_loc_free(struct spool_loc *loc)
+{
+	if (loc->owned && loc->dirfd != -1)
+		close(loc->dirfd);
+	loc->dirfd = -1;
+	loc->owned = 0;
+}
+
+/* Pick the quarantine name: the id itself when free in dead/, else new. */
+static void
+quarantine_id(struct spool *sp, const char *hint, char qid[ID_MAX + 1])
+{
+	char a[ID_MAX + 16], b[ID_MAX + 16];
+
+	if (hint != NULL && id_valid(hint) &&
+	    fmt_checked(a, sizeof a, "%s.invalid", hint) == 0 &&
+	    fmt_checked(b, sizeof b, "%s.json", hint) == 0 &&
+	    !present(sp->dir[ST_DEAD], a) && !present(sp->dir[ST_DEAD], b)) {
+		strlcpy(qid, hint, ID_MAX + 1);
+		return;
+	}
+	id_generate(qid);
+}
+
+int
+spool_quarantine(struct spool *sp, int fromfd, const char *name,
+    const char *hint, const char *reason)
+{
+	char qid[ID_MAX + 1], inval[ID_MAX + 16], rsn[ID_MAX + 16];
+	char when[TIME_BUFSZ], *text = NULL, json[ID_MAX + 8];
+	int saved;
+
+	if (name == NULL) {
+		if (fmt_checked(json, sizeof json, "%s.json", hint) == -1)
+			return -1;
+		name = json;
+	}
+	for (int tries = 0; ; tries++) {
+		quarantine_id(sp, tries == 0 ? hint : NULL, qid);
+		snprintf(inval, sizeof inval, "%s.invalid", qid);
+		snprintf(rsn, sizeof rsn, "%s.reason", qid);
+		if (rename_noreplace(fromfd, name, sp->dir[ST_DEAD], inval) == 0)
+			break;
+		if (errno != EEXIST || tries > 4)
+			return -1;
+	}
+	if (asprintf(&text, "file: %s\nreason: %s\ntime: %s\n", name, reason,
+	    time_format(now_ms(), when)) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (spool_replace(sp, sp->dir[ST_DEAD], rsn, text, strlen(text)) == -1)
+		goto fail;
+	free(text);
+	if (spool_sync(sp) && fsync(sp->dir[ST_DEAD]) == -1)
+		return -1;
+	return 0;
+fail:
+	saved = errno;
+	free(text);
+	errno = saved;
+	return -1;
+}
+
+int
+spool_lock(struct spool *sp)
+{
+	int fd = openat(sp->root, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		return -1;
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			int saved = errno;
+
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int
+spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
+{
+	char tmp[128], json[ID_MAX + 8], *text;
+	int lockfd = -1, saved;
+	char gen[ID_MAX + 1];
+
+	memset(loc, 0, sizeof *loc);
+	loc->dirfd = -1;
+	if ((job->id[0] == '\0' && job_set_id(job, id_generate(gen)) == -1) ||
+	    job_set_state(job, ST_PENDING) == -1 ||
+	    (job->created_at == 0 &&
+	    job_set_time(job, "created_at", now_ms()) == -1) ||
+	    job_set_time(job, "updated_at", now_ms()) == -1 ||
+	    fmt_checked(json, sizeof json, "%s.json", job->id) == -1)
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(job->obj, "attempts") == NULL &&
+	    job_set_long(job, "attempts", 0) == -1)
+		return -1;
+	if ((text = job_serialize(job)) == NULL)
+		return -1;
+	if (spool_write_tmp(sp, text, strlen(text), tmp, sizeof tmp) == -1) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	if ((lockfd = spool_lock(sp)) == -1)
+		goto fail;
+	if (spool_find(sp, job->id, loc) == 0) {
+		errno = EEXIST;
+		goto fail;
+	}
+	if (errno != ENOENT)
+		goto fail;
+	if (rename_noreplace(sp->tmp, tmp, sp->dir[ST_PENDING], json) == -1)
+		goto fail;
+	close(lockfd);
+	if (spool_sync(sp) && fsync(sp->dir[ST_PENDING]) == -1)
+		return -1;
+	return 0;
+fail:
+	saved = errno;
+	unlinkat(sp->tmp, tmp, 0);
+	if (lockfd != -1)
+		close(lockfd);
+	errno = saved;
+	return -1;
+}
+
+int
+spool_each(int dirfd, const char *suffix,
+    int (*fn)(int dirfd, const char *name, void *arg), void *arg)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (suffix != NULL && !has_suffix(de->d_name, suffix))
+			continue;
+		r = fn(dirfd, de->d_name, arg);
+	}
+	closedir(d);
+	return r;
+}
+
+struct sweep_arg {
+	int64_t cutoff;
+	int n;
+};
+
+static int
+sweep_one(int dirfd, const char *name, void *arg)
+{
+	struct sweep_arg *sa = arg;
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode) &&
+	    (int64_t)st.st_mtime * 1000 < sa->cutoff &&
+	    unlinkat(dirfd, name, 0) == 0)
+		sa->n++;
+	return 0;
+}
+
+int
+spool_sweep_tmp(struct spool *sp, int64_t max_age_ms)
+{
+	struct sweep_arg sa = { now_ms() - max_age_ms, 0 };
+
+	if (spool_each(sp->tmp, NULL, sweep_one, &sa) == -1)
+		return -1;
+	return sa.n;
+}

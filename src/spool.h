@@ -1,0 +1,150 @@
+/*
+ * spool.h - the spool directory: opening it, atomic writes, moving jobs
+ * between state directories, finding, listing, quarantine and enqueue.
+ *
+ * The protocol is spool-layout/README.md; spool.c's header comment states the
+ * order of operations of each transition. All functions return -1 with errno
+ * set on failure and never print or exit.
+ */
+#ifndef QUEUECTL_SPOOL_H
+#define QUEUECTL_SPOOL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "job.h"
+
+#define WORKER_ID_MAX 96
+
+struct spool {
+	char path[PATH_MAX];
+	int root;                 /* SPOOL/ */
+	int tmp;                  /* SPOOL/tmp/ */
+	int dir[ST_NSTATES];      /* pending/, processing/, done/, failed/, dead/ */
+	struct config cfg;        /* as last loaded */
+	struct timespec cfg_mtime;
+	ino_t cfg_ino;
+	int nosync;               /* 1: skip fsync whatever cfg.sync says */
+};
+
+/* One entry found by spool_find. */
+struct spool_loc {
+	int state;                      /* enum job_state */
+	int dirfd;                      /* borrowed (state dirs) or owned lease fd */
+	int owned;                      /* dirfd must be closed by spool_loc_free */
+	char dir[16 + WORKER_ID_MAX];   /* "done", "processing/host-123" */
+};
+
+/*
+ * Resolve the spool path from the option (may be NULL), $QUEUECTL_SPOOL,
+ * $XDG_STATE_HOME/queuectl or ~/.local/state/queuectl into buf.
+ */
+int spool_path(const char *opt, char *buf, size_t n);
+
+/*
+ * Open the spool at path, creating it and its directories (0700) when
+ * missing. Refuses (EPERM) a root writable by group or others and (EACCES)
+ * one owned by another user, with a sentence in err saying how to fix it.
+ * Loads the config (a bad config file is an error: EINVAL, message in err).
+ */
+int spool_open(struct spool *sp, const char *path, char *err, size_t errsz);
+
+/* Close every descriptor of sp. */
+void spool_close(struct spool *sp);
+
+/* Is fsync on? (config sync = 1 and not nosync) */
+int spool_sync(const struct spool *sp);
+
+/*
+ * Re-read SPOOL/config if it changed since the last load (stat first).
+ * Returns 0 (sp->cfg current), or -1 with a message in err; on error the
+ * previous config stays in force.
+ */
+int spool_config_reload(struct spool *sp, char *err, size_t errsz);
+
+/* Replace SPOOL/config with text atomically. */
+int spool_config_store(struct spool *sp, const char *text, size_t len);
+
+/*
+ * Write buf to a new file in tmp/ (O_CREAT|O_EXCL, 0600), fsync'ed when
+ * sync is on; its name goes to name (n bytes).
+ */
+int spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
+    size_t n);
+
+/* Atomically replace dirfd/name with buf (tmp/ file + rename). */
+int spool_replace(struct spool *sp, int dirfd, const char *name,
+    const char *buf, size_t len);
+
+/* Serialize job and replace dirfd/<id>.json with it (updated_at set). */
+int spool_job_write(struct spool *sp, int dirfd, struct job *job);
+
+/*
+ * Read and validate dirfd/<id>.json. On a bad file returns -1 with errno
+ * EINVAL and the reason in err; other errno values are I/O errors.
+ */
+int spool_job_read(int dirfd, const char *id, struct job *job, char *err,
+    size_t errsz);
+
+/*
+ * Move job id (its json and logs) from fromfd to tofd. The json moves with
+ * RENAME_NOREPLACE: ENOENT if it is gone (another worker won), EEXIST if
+ * the target has that id already. Logs are linked first and unlinked after.
+ */
+int spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id);
+
+/*
+ * Decide where a finished attempt goes and put it there: done/ if success,
+ * else failed/ with next_run_at (backoff) while 1 + max_retries attempts are
+ * not spent, else dead/. The job (in fromfd) is rewritten then moved. Uses
+ * sp->cfg for fields the job does not set. Returns the new state, or -1.
+ */
+int spool_job_settle(struct spool *sp, int fromfd, struct job *job,
+    int success);
+
+/*
+ * Find job id anywhere in the spool. Fills loc and returns 0; -1 with ENOENT
+ * if it is nowhere. The scan order (pending, processing, failed, done, dead)
+ * follows the usual direction of moves.
+ */
+int spool_find(struct spool *sp, const char *id, struct spool_loc *loc);
+void spool_loc_free(struct spool_loc *loc);
+
+/*
+ * Move the entry name (any file type; NULL means "<hint>.json") from fromfd
+ * to dead/ as not-a-job: dead/<qid>.invalid plus dead/<qid>.reason saying
+ * name, reason and time. qid is hint when that is a valid id unused in
+ * dead/, else a generated id. The bytes are not changed. ENOENT if the
+ * entry vanished.
+ */
+int spool_quarantine(struct spool *sp, int fromfd, const char *name,
+    const char *hint, const char *reason);
+
+/*
+ * Enqueue job: fill id (generated if empty), created_at, state; write it to
+ * tmp/, then under SPOOL/lock check that the id is nowhere in the spool and
+ * rename it into pending/. EEXIST (with where in loc) if the id exists.
+ */
+int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
+
+/*
+ * Take SPOOL/lock exclusively (blocking): it serialises enqueue's duplicate
+ * check and config changes. Returns the fd; close it to unlock.
+ */
+int spool_lock(struct spool *sp);
+
+/*
+ * Call fn for each name in dirfd ending in suffix (not starting with '.').
+ * Stops early when fn returns non-zero and returns that value; 0 at the end;
+ * -1 if the directory cannot be read.
+ */
+int spool_each(int dirfd, const char *suffix,
+    int (*fn)(int dirfd, const char *name, void *arg), void *arg);
+
+/* Remove files in tmp/ older than max_age_ms. Returns how many. */
+int spool_sweep_tmp(struct spool *sp, int64_t max_age_ms);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * util.c - time, strings and small file helpers. See util.h for contracts.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "util.h"
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+time_format(int64_t ms, char buf[TIME_BUFSZ])
+{
+	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	int frac = (int)(ms - (int64_t)secs * 1000);
+	struct tm tm;
+
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    snprintf(buf, TIME_BUFSZ, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, frac) >= TIME_BUFSZ)
+		strlcpy(buf, "1970-01-01T00:00:00.000Z", TIME_BUFSZ);
+	return buf;
+}
+
+/* Read exactly n digits from *p into *v; advance *p. 0 or -1. */
+static int
+digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/* Parse the zone suffix at p: "Z", "+HH:MM", "-HH[:]MM" or "". */
+static int
+zone_parse(const char *p, int *local, long *offset)
+{
+	int hh, mm;
+	int sign;
+
+	*local = 0;
+	*offset = 0;
+	if (*p == '\0') {
+		*local = 1;
+		return 0;
+	}
+	if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0')
+		return 0;
+	if (*p != '+' && *p != '-')
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if (digits(&p, 2, &hh) == -1)
+		return -1;
+	if (*p == ':')
+		p++;
+	if (digits(&p, 2, &mm) == -1 || *p != '\0' || hh > 23 || mm > 59)
+		return -1;
+	*offset = sign * (hh * 3600L + mm * 60L);
+	return 0;
+}
+
+int
+time_parse(const char *s, int64_t *ms)
+{
+	const char *p = s;
+	struct tm tm;
+	int y, mo, d, h, mi, sec = 0, frac = 0, local;
+	long offset;
+	time_t t;
+
+	memset(&tm, 0, sizeof tm);
+	if (digits(&p, 4, &y) == -1 || *p++ != '-' ||
+	    digits(&p, 2, &mo) == -1 || *p++ != '-' ||
+	    digits(&p, 2, &d) == -1 || (*p != 'T' && *p != 't' && *p != ' '))
+		goto bad;
+	p++;
+	if (digits(&p, 2, &h) == -1 || *p++ != ':' || digits(&p, 2, &mi) == -1)
+		goto bad;
+	if (*p == ':') {
+		p++;
+		if (digits(&p, 2, &sec) == -1)
+			goto bad;
+		if (*p == '.' || *p == ',') {
+			int scale = 100;
+
+			if (!isdigit((unsigned char)*++p))
+				goto bad;
+			for (; isdigit((unsigned char)*p); p++, scale /= 10)
+				frac += (*p - '0') * scale;
+		}
+	}
+	if (zone_parse(p, &local, &offset) == -1)
+		goto bad;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60)
+		goto bad;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1;
+	t = local ? mktime(&tm) : timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != d)
+		goto bad;
+	*ms = ((int64_t)t - offset) * 1000 + frac;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+int
+duration_parse(const char *s, int64_t *ms)
+{
+	char *end;
+	double v, unit = 1;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		goto bad;
+	if (strspn(s, "0123456789.") < strlen(s) - (strlen(s) > 0 &&
+	    strchr("smhd", s[strlen(s) - 1]) != NULL))
+		goto bad;           /* decimal only: no hex, exponents, inf */
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || !isfinite(v) || v < 0)
+		goto bad;
+	if (*end != '\0') {
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: goto bad;
+		}
+		if (end[1] != '\0')
+			goto bad;
+	}
+	v *= unit;
+	if (v > 100.0 * 365 * 86400) {
+		errno = ERANGE;
+		return -1;
+	}
+	*ms = (int64_t)llround(v * 1000);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+char *
+file_read_at(int dirfd, const char *name, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t have = 0;
+	ssize_t n;
+	int fd, saved;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	/* The file may grow while we read; stop at its size when we looked. */
+	while (have < (size_t)st.st_size) {
+		n = read(fd, buf + have, (size_t)st.st_size - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	*len = have;
+	close(fd);
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+strcpy_checked(char *dst, const char *src, size_t n)
+{
+	if (strlcpy(dst, src, n) >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+fmt_checked(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+char *
+shell_quote(const char *word)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_-+=:,./";
+	size_t n = strlen(word), quotes = 0;
+	char *out, *o;
+
+	if (n > 0 && strspn(word, safe) == n)
+		return strdup(word);
+	for (const char *p = word; *p; p++)
+		quotes += *p == '\'';
+	/* each ' becomes '\'' (4 bytes); plus the two quotes and the NUL */
+	if ((out = malloc(n + quotes * 3 + 3)) == NULL)
+		return NULL;
+	o = out;
+	*o++ = '\'';
+	for (const char *p = word; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else
+			*o++ = *p;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
+const char *
+host_name(void)
+{
+	static char host[65];
+	char raw[HOST_NAME_MAX + 1];
+
+	if (host[0] != '\0')
+		return host;
+	if (gethostname(raw, sizeof raw) == -1 || raw[0] == '\0')
+		strlcpy(raw, "localhost", sizeof raw);
+	raw[sizeof raw - 1] = '\0';
+	raw[strcspn(raw, ".")] = '\0';
+	for (size_t i = 0; raw[i] != '\0' && i < sizeof host - 1; i++)
+		host[i] = isalnum((unsigned char)raw[i]) ? raw[i] : '-';
+	if (host[0] == '\0' || !isalnum((unsigned char)host[0]))
+		strlcpy(host, "localhost", sizeof host);
+	return host;
+}

@@ -1,0 +1,75 @@
+/*
+ * util.h - time, strings and small file helpers shared by every subsystem.
+ *
+ * Functions here never exit and never print; on failure they return -1
+ * (or NULL) with errno set.
+ */
+#ifndef QUEUECTL_UTIL_H
+#define QUEUECTL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Milliseconds since the Unix epoch, wall clock. */
+int64_t now_ms(void);
+
+/* Milliseconds of CLOCK_MONOTONIC, for measuring intervals. */
+int64_t mono_ms(void);
+
+#define TIME_BUFSZ 32
+
+/*
+ * Format ms (since the epoch) as UTC ISO 8601 with milliseconds,
+ * "2026-11-22T10:30:00.123Z", into buf of TIME_BUFSZ bytes. Returns buf.
+ */
+char *time_format(int64_t ms, char buf[TIME_BUFSZ]);
+
+/*
+ * Parse an ISO 8601 time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" ('T' or one space)
+ * followed by "Z", "+HH:MM"/"-HH:MM", or nothing (then local time, as date(1)
+ * does). Stores milliseconds since the epoch in *ms. Returns 0, or -1 with
+ * errno EINVAL if s is not such a time.
+ */
+int time_parse(const char *s, int64_t *ms);
+
+/*
+ * Parse a duration: a non-negative decimal number of seconds with an optional
+ * unit suffix s, m, h or d ("90", "1.5", "10m", "2h"). Stores milliseconds in
+ * *ms. Returns 0, or -1 with errno EINVAL (or ERANGE over 100 years).
+ */
+int duration_parse(const char *s, int64_t *ms);
+
+/*
+ * Read a whole regular file at dirfd/name (O_NOFOLLOW) into a NUL-terminated
+ * malloc'ed buffer; stores its length in *len. Refuses files larger than max
+ * bytes (EFBIG) and anything that is not a regular file (EINVAL; ELOOP for a
+ * symlink). Returns the buffer, or NULL with errno set.
+ */
+char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
+
+/* Write all of buf to fd, retrying short writes and EINTR. 0 or -1. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Copy src into dst of size n; -1 with ENAMETOOLONG if it does not fit. */
+int strcpy_checked(char *dst, const char *src, size_t n);
+
+/* snprintf into buf of size n; -1 with ENAMETOOLONG on truncation. */
+int fmt_checked(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Does name end with suffix? */
+int has_suffix(const char *name, const char *suffix);
+
+/*
+ * Quote one word for /bin/sh so that it reads back as exactly that word:
+ * plain words stay as they are, others are put in single quotes. Returns a
+ * malloc'ed string or NULL (ENOMEM).
+ */
+char *shell_quote(const char *word);
+
+/* This host's name, cut at the first dot, with characters outside
+ * [A-Za-z0-9-] replaced by '-'; "localhost" if it has none. */
+const char *host_name(void);
+
+#endif

@@ -1,0 +1,870 @@
+/*
+ * worker.c - the worker's event loop.
+ *
+ * One process, one job at a time. It sleeps in poll(2) on:
+ *   - an inotify fd watching pending/ and failed/ (IN_MOVED_TO and
+ *     IN_CLOSE_WRITE add a candidate to the index, IN_MOVED_FROM and
+ *     IN_DELETE drop it, IN_Q_OVERFLOW forces a rescan);
+ *   - a signalfd for SIGTERM/SIGINT (graceful stop), SIGUSR1 (stop now) and
+ *     SIGCHLD (the job's process exited);
+ *   - while a job runs, the pipes of its stdout and stderr;
+ * with a timeout that is the earliest of: the next waiting job's due time,
+ * the running job's timeout or kill deadline, the next lease check (60 s)
+ * and the next safety rescan (5 min). Nothing polls the directories.
+ *
+ * Claim: take the first ready index entry, renameat2() it into our lease
+ * (ENOENT: another worker won, take the next), validate it, rewrite it as
+ * processing with attempts + 1, fork a child that waits on a pipe until the
+ * lease records its process group, then exec /bin/sh -c COMMAND.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "index.h"
+#include "lease.h"
+#include "util.h"
+#include "worker.h"
+
+#define RESCAN_MS      (5 * 60 * 1000)
+#define RECLAIM_MS     (60 * 1000)
+#define SETTLE_MS      2000             /* a fresh unparsable file may be half-written */
+#define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
+
+enum { STOP_NONE, STOP_GRACEFUL, STOP_NOW };
+
+struct attempt {
+	struct job job;
+	char *orig;            /* the file as claimed, for stop --now */
+	size_t origlen;
+	pid_t pid;
+	int exited;            /* the process is a zombie, not yet reaped */
+	int pipes[2];          /* read ends of stdout, stderr; -1 when closed */
+	int logs[2];
+	long long written[2];
+	int truncated[2];
+	int64_t start_ms;      /* wall clock */
+	int64_t deadline;      /* monotonic ms of the timeout; 0: none */
+	int64_t kill_at;       /* monotonic ms of the SIGKILL; 0: none */
+	double timeout_s;
+	int timed_out;
+	int stopped;           /* ended by stop --now */
+};
+
+struct worker {
+	struct spool *sp;
+	struct lease lease;
+	struct index ix;
+	int ifd, wd[2];        /* watches of pending/, failed/ */
+	int sfd;
+	int stopping;
+	int need_rescan;
+	unsigned gen;
+	struct attempt *run;
+	int64_t next_rescan, next_reclaim;   /* monotonic ms */
+};
+
+static const int watched[2] = { ST_PENDING, ST_FAILED };
+
+/* One line to stderr: time, worker id, message. */
+static void __attribute__((format(printf, 2, 3)))
+wlog(struct worker *w, const char *fmt, ...)
+{
+	char when[TIME_BUFSZ], msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s queuectl worker %s: %s\n",
+	    time_format(now_ms(), when), w->lease.id[0] ? w->lease.id : "-", msg);
+	fflush(stderr);
+}
+
+/* The index keys of dir/name, read from the file. Returns -1 if the file
+ * is gone; a file that does not parse gets default keys (it is claimed and
+ * quarantined). */
+static int
+read_keys(struct worker *w, int dir, const char *name, long *prio,
+    int64_t *due, int64_t *order)
+{
+	char id[ID_MAX + 1], err[256];
+	struct stat st;
+	struct job job;
+
+	*prio = 0;
+	*due = 0;
+	*order = 0;
+	if (fstatat(w->sp->dir[dir], name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	*order = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	if (!S_ISREG(st.st_mode) || strlen(name) - 5 > ID_MAX)
+		return 0;
+	strlcpy(id, name, strlen(name) - 4);
+	if (spool_job_read(w->sp->dir[dir], id, &job, err, sizeof err) == -1)
+		return errno == ENOENT ? -1 : 0;
+	*prio = job.priority;
+	*due = job.run_at > job.next_run_at ? job.run_at : job.next_run_at;
+	if (job.run_at != 0)
+		*order = job.run_at;
+	else if (job.created_at != 0)
+		*order = job.created_at;
+	job_free(&job);
+	return 0;
+}
+
+/*
+ * Add dir/name to the index (reading its keys) or refresh it. complete: an
+ * event said the file was moved in or closed after writing, so a parse
+ * failure is final; a file found by a rescan may still be being written.
+ */
+static void
+consider(struct worker *w, int dir, const char *name, int complete)
+{
+	long prio;
+	int64_t due, order;
+	struct qentry *e = index_find(&w->ix, dir, name);
+
+	if (e != NULL) {
+		e->gen = w->gen;
+		e->complete |= complete;
+		return;
+	}
+	if (name[0] == '.' || !has_suffix(name, ".json") ||
+	    read_keys(w, dir, name, &prio, &due, &order) == -1)
+		return;
+	if (due <= now_ms())
+		due = 0;
+	if ((e = index_add(&w->ix, dir, name, prio, due, order, w->gen)) == NULL)
+		wlog(w, "index: %s", strerror(errno));
+	else
+		e->complete = complete;
+}
+
+static int
+rescan_one(int dirfd, const char *name, void *arg)
+{
+	struct worker *w = arg;
+
+	consider(w, dirfd == w->sp->dir[ST_PENDING] ? ST_PENDING : ST_FAILED,
+	    name, 0);
+	return 0;
+}
+
+static void
+rescan(struct worker *w)
+{
+	w->gen++;
+	for (int i = 0; i < 2; i++)
+		if (spool_each(w->sp->dir[watched[i]], ".json", rescan_one, w) == -1)
+			wlog(w, "cannot read %s/: %s", state_name(watched[i]),
+			    strerror(errno));
+	index_sweep(&w->ix, w->gen);
+	w->need_rescan = 0;
+	w->next_rescan = mono_ms() + RESCAN_MS;
+}
+
+static void
+housekeeping(struct worker *w)
+{
+	int nl = 0, nj = 0;
+
+	if (!lease_check(w->sp, &w->lease))
+		wlog(w, "warning: our lease directory was moved or replaced");
+	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1)
+		wlog(w, "could not fully reclaim a dead lease: %s",
+		    strerror(errno));
+	if (nl > 0)
+		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
+	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
+	w->next_reclaim = mono_ms() + RECLAIM_MS;
+}
+
+/*
+ * A regular file that was just created is being written: wait for its
+ * IN_CLOSE_WRITE. Anything else (symlink, FIFO, directory) will never be
+ * closed after writing: consider it now, so that it is quarantined.
+ */
+static int
+created_regular(struct worker *w, int dir, const char *name)
+{
+	struct stat st;
+
+	return fstatat(w->sp->dir[dir], name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    S_ISREG(st.st_mode);
+}
+
+static void
+on_inotify(struct worker *w)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+
+	while ((n = read(w->ifd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			int dir;
+
+			ev = (const struct inotify_event *)(void *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				w->need_rescan = 1;
+				continue;
+			}
+			if (ev->len == 0)
+				continue;
+			dir = ev->wd == w->wd[0] ? ST_PENDING : ST_FAILED;
+			if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
+				consider(w, dir, ev->name, 1);
+			else if ((ev->mask & IN_CREATE) &&
+			    !created_regular(w, dir, ev->name))
+				consider(w, dir, ev->name, 1);
+			else if (ev->mask & (IN_MOVED_FROM | IN_DELETE)) {
+				struct qentry *e = index_find(&w->ix, dir, ev->name);
+
+				if (e != NULL)
+					index_remove(&w->ix, e);
+			}
+		}
+	}
+}
+
+static void
+attempt_free(struct attempt *a)
+{
+	for (int i = 0; i < 2; i++) {
+		if (a->pipes[i] != -1)
+			close(a->pipes[i]);
+		if (a->logs[i] != -1)
+			close(a->logs[i]);
+	}
+	job_free(&a->job);
+	free(a->orig);
+	free(a);
+}
+
+/* Append to log i, dropping what is over log_max_bytes for this attempt. */
+static void
+log_write(struct worker *w, struct attempt *a, int i, const char *buf,
+    size_t n)
+{
+	long long cap = w->sp->cfg.log_max_bytes, room = cap - a->written[i];
+	char mark[96];
+
+	if (a->truncated[i])
+		return;
+	if ((long long)n > room) {
+		n = room > 0 ? (size_t)room : 0;
+		a->truncated[i] = 1;
+	}
+	if (n > 0 && write_all(a->logs[i], buf, n) == -1)
+		wlog(w, "%s: cannot write log: %s", a->job.id, strerror(errno));
+	a->written[i] += (long long)n;
+	if (a->truncated[i]) {
+		snprintf(mark, sizeof mark, "\n=== queuectl: output truncated "
+		    "after %lld bytes ===\n", cap);
+		write_all(a->logs[i], mark, strlen(mark));
+	}
+}
+
+/* Read what pipe i has now; close it at end of file. */
+static void
+pump(struct worker *w, struct attempt *a, int i)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while (a->pipes[i] != -1) {
+		n = read(a->pipes[i], buf, sizeof buf);
+		if (n > 0) {
+			log_write(w, a, i, buf, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		close(a->pipes[i]);
+		a->pipes[i] = -1;
+	}
+}
+
+/* The child: own process group, wait for the go byte, then exec. */
+static void __attribute__((noreturn))
+child_exec(struct worker *w, struct attempt *a, int go, int out, int errfd)
+{
+	char attempt[32];
+	sigset_t none;
+	char c;
+	int null;
+
+	setpgid(0, 0);
+	if (read(go, &c, 1) != 1)
+		_exit(127);           /* the worker died before recording us */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if ((null = open("/dev/null", O_RDONLY)) == -1 || dup2(null, 0) == -1 ||
+	    dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
+		_exit(127);
+	closefrom(3);
+	if (a->job.cwd != NULL && chdir(a->job.cwd) == -1) {
+		dprintf(2, "queuectl: cannot change directory to %s: %s\n",
+		    a->job.cwd, strerror(errno));
+		_exit(126);
+	}
+	snprintf(attempt, sizeof attempt, "%ld", a->job.attempts);
+	setenv("QUEUECTL_JOB_ID", a->job.id, 1);
+	setenv("QUEUECTL_ATTEMPT", attempt, 1);
+	setenv("QUEUECTL_SPOOL", w->sp->path, 1);
+	setenv("QUEUECTL_WORKER", w->lease.id, 1);
+	execl("/bin/sh", "sh", "-c", a->job.command, (char *)NULL);
+	dprintf(2, "queuectl: /bin/sh: %s\n", strerror(errno));
+	_exit(127);
+}
+
+/* Open the attempt's logs in the lease and write the attempt markers. */
+static int
+open_logs(struct worker *w, struct attempt *a)
+{
+	static const char *const sfx[2] = { "stdout", "stderr" };
+	char name[ID_MAX + 16], when[TIME_BUFSZ], mark[256];
+
+	for (int i = 0; i < 2; i++) {
+		if (fmt_checked(name, sizeof name, "%s.%s", a->job.id, sfx[i]) == -1)
+			return -1;
+		a->logs[i] = openat(w->lease.dirfd, name, O_WRONLY | O_APPEND |
+		    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (a->logs[i] == -1)
+			return -1;
+		snprintf(mark, sizeof mark, "=== queuectl: attempt %ld on %s at "
+		    "%s ===\n", a->job.attempts, w->lease.id,
+		    time_format(a->start_ms, when));
+		if (write_all(a->logs[i], mark, strlen(mark)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Start the attempt's process. 0, or -1 with errno set. */
+static int
+spawn(struct worker *w, struct attempt *a)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, go[2] = { -1, -1 };
+	int saved;
+	pid_t pid;
+
+	if (open_logs(w, a) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1)
+		goto fail;
+	if ((pid = fork()) == -1)
+		goto fail;
+	if (pid == 0)
+		child_exec(w, a, go[0], out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	close(go[0]);
+	out[1] = err[1] = go[0] = -1;
+	setpgid(pid, pid);
+	a->pid = pid;
+	a->pipes[0] = out[0];
+	a->pipes[1] = err[0];
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	if (lease_record(w->sp, &w->lease, a->job.id, pid, a->start_ms) == -1) {
+		saved = errno;
+		close(go[1]);        /* the child sees EOF and exits 127 */
+		waitpid(pid, NULL, 0);
+		errno = saved;
+		return -1;
+	}
+	write_all(go[1], "x", 1);
+	close(go[1]);
+	return 0;
+fail:
+	saved = errno;
+	for (int i = 0; i < 2; i++) {
+		if (out[i] != -1)
+			close(out[i]);
+		if (err[i] != -1)
+			close(err[i]);
+		if (go[i] != -1)
+			close(go[i]);
+	}
+	errno = saved;
+	return -1;
+}
+
+/* Quarantine a claimed file from the lease; log why. */
+static void
+reject(struct worker *w, const char *name, const char *id, const char *why)
+{
+	wlog(w, "%s: not a valid job (%s): moved to dead/", name, why);
+	if (spool_quarantine(w->sp, w->lease.dirfd, name, id, why) == -1)
+		wlog(w, "%s: cannot quarantine: %s", name, strerror(errno));
+}
+
+/*
+ * A claimed file did not parse. If it changed less than SETTLE_MS ago its
+ * writer may not be done: put it back and look again later. Returns 1 if
+ * it was put back.
+ */
+static int
+maybe_unsettled(struct worker *w, int from, const char *name, const char *id)
+{
+	struct stat st;
+	int64_t mtime;
+
+	if (fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	mtime = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	if (now_ms() - mtime >= SETTLE_MS ||
+	    spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1)
+		return 0;
+	index_add(&w->ix, from, name, 0, mtime + SETTLE_MS, mtime, w->gen);
+	return 1;
+}
+
+/* Is id already in done/, failed/ or dead/ (a drop-in duplicate)? */
+static const char *
+duplicate_of(struct worker *w, const char *name)
+{
+	static const int dirs[] = { ST_DONE, ST_FAILED, ST_DEAD };
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+		if (fstatat(w->sp->dir[dirs[i]], name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			return state_name(dirs[i]);
+	return NULL;
+}
+
+/* Validate the job now in our lease; the attempt on success, else NULL. */
+static struct attempt *
+take(struct worker *w, int from, const char *name, const char *id,
+    int complete)
+{
+	char err[256], why[300];
+	struct attempt *a = calloc(1, sizeof *a);
+	const char *dup;
+
+	if (a == NULL)
+		return NULL;
+	a->pid = -1;
+	a->pipes[0] = a->pipes[1] = a->logs[0] = a->logs[1] = -1;
+	a->orig = file_read_at(w->lease.dirfd, name, JOB_MAX_BYTES, &a->origlen);
+	if (a->orig == NULL) {
+		snprintf(why, sizeof why, "%s", errno == EFBIG ?
+		    "job file too large" : "not a regular file");
+		goto bad;
+	}
+	if (job_parse(&a->job, a->orig, a->origlen, id, err, sizeof err) == -1) {
+		if (!complete && strncmp(err, "invalid JSON", 12) == 0 &&
+		    maybe_unsettled(w, from, name, id))
+			goto out;
+		snprintf(why, sizeof why, "%s", err);
+		goto bad;
+	}
+	if (from == ST_PENDING && (dup = duplicate_of(w, name)) != NULL) {
+		snprintf(why, sizeof why, "duplicate id: %s already in %s/", id,
+		    dup);
+		goto bad;
+	}
+	return a;
+bad:
+	reject(w, name, id, why);
+out:
+	attempt_free(a);
+	return NULL;
+}
+
+/* Mark the attempt started in the job file and start its process. A
+ * dropped-in job gets its file's mtime as created_at. */
+static int
+begin(struct worker *w, struct attempt *a, const char *name)
+{
+	struct job *j = &a->job;
+	struct stat st;
+	double t = j->timeout >= 0 ? j->timeout : w->sp->cfg.timeout;
+
+	a->start_ms = now_ms();
+	if (j->created_at == 0 && fstatat(w->lease.dirfd, name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && job_set_time(j, "created_at",
+	    (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) == -1)
+		return -1;
+	if (job_set_state(j, ST_PROCESSING) == -1 ||
+	    job_set_long(j, "attempts", j->attempts + 1) == -1 ||
+	    job_set_string(j, "worker", w->lease.id) == -1 ||
+	    job_set_time(j, "started_at", a->start_ms) == -1 ||
+	    job_set_time(j, "finished_at", 0) == -1 ||
+	    job_set_time(j, "next_run_at", 0) == -1 ||
+	    spool_job_write(w->sp, w->lease.dirfd, j) == -1)
+		return -1;
+	a->timeout_s = t;
+	a->deadline = t > 0 ? mono_ms() + (int64_t)(t * 1000) : 0;
+	return spawn(w, a);
+}
+
+/* Put the claimed job back where it was found, unchanged. */
+static void
+unclaim(struct worker *w, int from, const char *id)
+{
+	if (spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1)
+		wlog(w, "%s: cannot put back: %s", id, strerror(errno));
+}
+
+/* Claim the best ready job and start it. Returns 1 if one runs. */
+static int
+claim_next(struct worker *w)
+{
+	char err[256], name[ID_MAX + 16], id[ID_MAX + 1];
+	struct qentry *e;
+	struct attempt *a;
+	int from, complete;
+
+	if (spool_config_reload(w->sp, err, sizeof err) == -1)
+		wlog(w, "config: %s (keeping the previous settings)", err);
+	index_promote(&w->ix, now_ms());
+	while ((e = index_first(&w->ix)) != NULL) {
+		from = e->dir;
+		complete = e->complete;
+		strlcpy(name, e->name, sizeof name);
+		index_remove(&w->ix, e);
+		snprintf(id, sizeof id, "%.*s", (int)strlen(name) - 5, name);
+		if (!id_valid(id)) {
+			if (spool_quarantine(w->sp, w->sp->dir[from], name, NULL,
+			    "file name is not <id>.json with a valid id") == 0)
+				wlog(w, "%s: invalid name: moved to dead/", name);
+			continue;
+		}
+		if (spool_job_move(w->sp, w->sp->dir[from], w->lease.dirfd,
+		    id) == -1) {
+			if (errno != ENOENT)
+				wlog(w, "%s: cannot claim: %s", id, strerror(errno));
+			continue;
+		}
+		if ((a = take(w, from, name, id, complete)) == NULL)
+			continue;
+		if (begin(w, a, name) == -1) {
+			wlog(w, "%s: cannot start: %s", id, strerror(errno));
+			if (spool_replace(w->sp, w->lease.dirfd, name, a->orig,
+			    a->origlen) == 0)
+				unclaim(w, from, id);
+			/* Try it again in a second, not in a hot loop. */
+			index_add(&w->ix, from, name, 0, now_ms() + 1000, 0, w->gen);
+			attempt_free(a);
+			return 0;
+		}
+		w->run = a;
+		return 1;
+	}
+	return 0;
+}
+
+/* Describe how the attempt ended; sets exit_code and last_error. */
+static int
+record_outcome(struct attempt *a, int status, int *success)
+{
+	char why[128];
+	int code;
+
+	*success = 0;
+	if (WIFEXITED(status)) {
+		code = WEXITSTATUS(status);
+		snprintf(why, sizeof why, "exit status %d", code);
+		*success = code == 0 && !a->timed_out;
+	} else {
+		int sig = WTERMSIG(status);
+
+		code = 128 + sig;
+		snprintf(why, sizeof why, "killed by signal %d (%s)", sig,
+		    sigabbrev_np(sig) != NULL ? sigabbrev_np(sig) : "?");
+	}
+	if (a->timed_out)
+		snprintf(why, sizeof why, "timed out after %g s", a->timeout_s);
+	return job_set_long(&a->job, "exit_code", code) == -1 ||
+	    job_set_string(&a->job, "last_error", *success ? NULL : why) == -1 ?
+	    -1 : 0;
+}
+
+/* stop --now: the file goes back to pending/ as it was before the claim. */
+static void
+put_back(struct worker *w, struct attempt *a)
+{
+	char err[256];
+	struct job j;
+
+	if (job_parse(&j, a->orig, a->origlen, a->job.id, err, sizeof err) == -1)
+		return;
+	if (job_set_state(&j, ST_PENDING) == -1 ||
+	    job_set_time(&j, "next_run_at", 0) == -1 ||
+	    spool_job_write(w->sp, w->lease.dirfd, &j) == -1 ||
+	    spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[ST_PENDING],
+	    j.id) == -1)
+		wlog(w, "%s: cannot put back in pending/: %s", j.id,
+		    strerror(errno));
+	job_free(&j);
+}
+
+/*
+ * The command has exited (a zombie still holding its pid): end what is left
+ * of its process group, drain the pipes, reap it, record the outcome.
+ */
+static void
+finish(struct worker *w)
+{
+	struct attempt *a = w->run;
+	int64_t end;
+	int status = 0, success;
+
+	kill(-a->pid, SIGKILL);
+	for (int i = 0; i < 2; i++)
+		pump(w, a, i);
+	while (waitpid(a->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	end = now_ms();
+	w->run = NULL;
+	if (a->stopped) {
+		put_back(w, a);
+		wlog(w, "%s: stopped, put back in pending/", a->job.id);
+	} else if (record_outcome(a, status, &success) == -1 ||
+	    job_set_time(&a->job, "finished_at", end) == -1 ||
+	    job_set_long(&a->job, "duration_ms", (long)(end - a->start_ms)) == -1 ||
+	    spool_job_settle(w->sp, w->lease.dirfd, &a->job, success) == -1)
+		wlog(w, "%s: cannot record the result: %s (left in the lease)",
+		    a->job.id, strerror(errno));
+	if (lease_record(w->sp, &w->lease, NULL, 0, 0) == -1)
+		wlog(w, "cannot update the lease record: %s", strerror(errno));
+	attempt_free(a);
+}
+
+/* Signal the running job's group: SIGTERM now, SIGKILL after kill_grace. */
+static void
+terminate(struct worker *w, struct attempt *a)
+{
+	kill(-a->pid, SIGTERM);
+	a->kill_at = mono_ms() + (int64_t)(w->sp->cfg.kill_grace * 1000);
+}
+
+/* Has the running job's process exited? It stays a zombie (WNOWAIT), so
+ * its pid, and so its process group id, cannot be reused until finish(). */
+static void
+check_exited(struct worker *w)
+{
+	siginfo_t si;
+
+	if (w->run == NULL || w->run->exited)
+		return;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)w->run->pid, &si, WEXITED | WNOHANG |
+	    WNOWAIT) == 0 && si.si_pid == w->run->pid)
+		w->run->exited = 1;
+}
+
+static void
+on_signal(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGCHLD)
+			check_exited(w);
+		else if (si.ssi_signo == SIGUSR1) {
+			w->stopping = STOP_NOW;
+			if (w->run != NULL && !w->run->stopped) {
+				w->run->stopped = 1;
+				terminate(w, w->run);
+			}
+		} else if (w->stopping == STOP_NONE)
+			w->stopping = STOP_GRACEFUL;
+	}
+}
+
+/* Deadlines of the running attempt: timeout, then the SIGKILL. */
+static void
+on_timers(struct worker *w)
+{
+	struct attempt *a = w->run;
+	int64_t now = mono_ms();
+
+	if (a == NULL)
+		return;
+	if (a->deadline != 0 && now >= a->deadline && !a->timed_out) {
+		a->timed_out = 1;
+		a->deadline = 0;
+		terminate(w, a);
+	}
+	if (a->kill_at != 0 && now >= a->kill_at) {
+		kill(-a->pid, SIGKILL);
+		a->kill_at = 0;
+	}
+}
+
+/* Milliseconds poll may sleep. */
+static int
+sleep_ms(struct worker *w)
+{
+	int64_t now = mono_ms(), until = w->next_reclaim, due;
+
+	if (w->next_rescan < until)
+		until = w->next_rescan;
+	if (w->run != NULL) {
+		if (w->run->deadline != 0 && w->run->deadline < until)
+			until = w->run->deadline;
+		if (w->run->kill_at != 0 && w->run->kill_at < until)
+			until = w->run->kill_at;
+	} else if (w->stopping == STOP_NONE &&
+	    (due = index_next_due(&w->ix)) != 0) {
+		int64_t in = due - now_ms();
+
+		if (now + in < until)
+			until = now + in;
+	}
+	if (until <= now)
+		return 0;
+	return until - now > INT_MAX ? INT_MAX : (int)(until - now);
+}
+
+/* Block the signals the signalfd reads; ignore SIGPIPE. */
+static int
+setup_signals(struct worker *w)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	w->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return w->sfd == -1 ? -1 : 0;
+}
+
+static int
+setup(struct worker *w)
+{
+	static const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE |
+	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR;
+	char path[PATH_MAX + 16];
+	int nl = 0, nj = 0;
+
+	if (setup_signals(w) == -1 ||
+	    (w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (fmt_checked(path, sizeof path, "%s/%s", w->sp->path,
+		    state_name(watched[i])) == -1 ||
+		    (w->wd[i] = inotify_add_watch(w->ifd, path, mask)) == -1)
+			return -1;
+	}
+	if (lease_create(w->sp, &w->lease) == -1)
+		return -1;
+	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1)
+		wlog(w, "could not fully reclaim a dead lease: %s",
+		    strerror(errno));
+	if (nl > 0)
+		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
+	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
+	w->next_reclaim = mono_ms() + RECLAIM_MS;
+	rescan(w);
+	return 0;
+}
+
+static void
+teardown(struct worker *w)
+{
+	if (w->lease.dirfd != -1 && lease_release(w->sp, &w->lease) == -1)
+		wlog(w, "cannot remove the lease: %s", strerror(errno));
+	index_free(&w->ix);
+	if (w->ifd != -1)
+		close(w->ifd);
+	if (w->sfd != -1)
+		close(w->sfd);
+}
+
+/* One turn of the loop: claim if idle, sleep, handle what woke us. */
+static void
+turn(struct worker *w)
+{
+	struct pollfd pfd[4];
+	nfds_t n = 0;
+
+	if (w->run == NULL && w->stopping == STOP_NONE)
+		claim_next(w);
+	if (w->run == NULL && w->stopping != STOP_NONE)
+		return;
+	pfd[n++] = (struct pollfd){ .fd = w->sfd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = w->ifd, .events = POLLIN };
+	if (w->run != NULL) {
+		for (int i = 0; i < 2; i++)
+			pfd[n++] = (struct pollfd){ .fd = w->run->pipes[i],
+			    .events = POLLIN };
+	}
+	if (poll(pfd, n, sleep_ms(w)) == -1 && errno != EINTR) {
+		wlog(w, "poll: %s", strerror(errno));
+		return;
+	}
+	if (pfd[0].revents)
+		on_signal(w);
+	if (pfd[1].revents)
+		on_inotify(w);
+	if (w->run != NULL) {
+		for (int i = 0; i < 2; i++)
+			if (pfd[2 + i].revents)
+				pump(w, w->run, i);
+		if (w->run->exited)
+			finish(w);
+	}
+	on_timers(w);
+	if (w->need_rescan || mono_ms() >= w->next_rescan)
+		rescan(w);
+	if (mono_ms() >= w->next_reclaim)
+		housekeeping(w);
+}
+
+int
+worker_main(struct spool *sp, int ready_fd)
+{
+	struct worker w;
+	char line[32];
+	int saved;
+
+	memset(&w, 0, sizeof w);
+	w.sp = sp;
+	w.ifd = w.sfd = -1;
+	w.lease.dirfd = w.lease.lockfd = -1;
+	index_init(&w.ix);
+	if (setup(&w) == -1) {
+		saved = errno;
+		teardown(&w);
+		errno = saved;
+		return -1;
+	}
+	wlog(&w, "started, pid %ld, spool %s", (long)getpid(), sp->path);
+	if (ready_fd != -1) {
+		snprintf(line, sizeof line, "%ld\n", (long)getpid());
+		write_all(ready_fd, line, strlen(line));
+		close(ready_fd);
+	}
+	while (w.run != NULL || w.stopping == STOP_NONE)
+		turn(&w);
+	wlog(&w, "stopped");
+	teardown(&w);
+	return 0;
+}

@@ -1,0 +1,20 @@
+/*
+ * worker.h - the worker: claims jobs from the spool and runs them, one at a
+ * time, until told to stop. The protocol is in spool-layout/README.md.
+ */
+#ifndef QUEUECTL_WORKER_H
+#define QUEUECTL_WORKER_H
+
+#include "spool.h"
+
+/*
+ * Run a worker on sp until SIGTERM/SIGINT (finish the running job, then
+ * exit) or SIGUSR1 (stop the running job and put it back in pending/).
+ * When ready (lease taken, inotify watching, spool scanned) it writes its
+ * pid and a newline to ready_fd and closes it (ready_fd -1: none). Warnings
+ * go to stderr, one line each, prefixed with the time and the worker id.
+ * Returns 0 after a clean stop, -1 (errno set) if it could not start.
+ */
+int worker_main(struct spool *sp, int ready_fd);
+
+#endif
