@@ -123,17 +123,15 @@ add_one(int dirfd, const char *name, void *arg)
 	struct stat st;
 	struct job j;
 
-	if (strlen(name) - 5 > ID_MAX)
+	if (id_from_name(name, id) == -1)
 		return 0;
-	strlcpy(id, name, strlen(name) - 4);
 	/* A file that vanished or does not parse is not listed. */
 	if (spool_job_read(dirfd, id, &j, err, sizeof err) == -1)
 		return 0;
 	/* A dropped-in job has no created_at until a worker claims it: sort
 	 * it by when its file was written. */
 	if (j.created_at == 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		j.created_at = (int64_t)st.st_mtim.tv_sec * 1000 +
-		    st.st_mtim.tv_nsec / 1000000;
+		j.created_at = stat_mtime_ms(&st);
 	if (joblist_push(aa->jl, &j, aa->dir) == -1) {
 		job_free(&j);
 		return -1;
@@ -142,21 +140,15 @@ add_one(int dirfd, const char *name, void *arg)
 }
 
 static int
-add_lease(int dirfd, const char *name, void *arg)
+add_leased(int dirfd, const char *name, const char *lease, void *arg)
 {
 	struct add_arg *aa = arg, sub;
 	char dir[16 + WORKER_ID_MAX];
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC), r;
 
-	if (fd == -1)
-		return 0;
-	snprintf(dir, sizeof dir, "processing/%s", name);
+	snprintf(dir, sizeof dir, "processing/%s", lease);
 	sub.jl = aa->jl;
 	sub.dir = dir;
-	r = spool_each(fd, ".json", add_one, &sub);
-	close(fd);
-	return r == -1 ? 0 : r;
+	return add_one(dirfd, name, &sub);
 }
 
 int
@@ -164,8 +156,9 @@ joblist_add_state(struct spool *sp, int state, struct joblist *jl)
 {
 	struct add_arg aa = { jl, state_name(state) };
 
-	return spool_each(sp->dir[state], state == ST_PROCESSING ? NULL : ".json",
-	    state == ST_PROCESSING ? add_lease : add_one, &aa) == 0 ? 0 : -1;
+	if (state == ST_PROCESSING)
+		return spool_each_leased(sp, add_leased, &aa) == 0 ? 0 : -1;
+	return spool_each(sp->dir[state], ".json", add_one, &aa) == 0 ? 0 : -1;
 }
 
 static struct joblist *sort_jl;

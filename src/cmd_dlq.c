@@ -153,9 +153,8 @@ retry_all_one(int dirfd, const char *name, void *arg)
 	int r;
 
 	(void)dirfd;
-	if (strlen(name) - 5 > ID_MAX)
+	if (id_from_name(name, id) == -1)
 		return 0;
-	strlcpy(id, name, strlen(name) - 4);
 	if ((r = retry_one(ra->sp, id)) != 0)
 		ra->status = r;
 	return 0;

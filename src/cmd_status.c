@@ -24,16 +24,10 @@ count_one(int dirfd, const char *name, void *arg)
 }
 
 static int
-count_lease(int dirfd, const char *name, void *arg)
+count_leased(int dirfd, const char *name, const char *lease, void *arg)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-
-	if (fd != -1) {
-		spool_each(fd, ".json", count_one, arg);
-		close(fd);
-	}
-	return 0;
+	(void)lease;
+	return count_one(dirfd, name, arg);
 }
 
 /* Number of jobs in a state directory (.json entries). */
@@ -43,7 +37,7 @@ count_state(struct spool *sp, int st)
 	long n = 0;
 
 	if (st == ST_PROCESSING)
-		spool_each(sp->dir[st], NULL, count_lease, &n);
+		spool_each_leased(sp, count_leased, &n);
 	else
 		spool_each(sp->dir[st], ".json", count_one, &n);
 	return n;

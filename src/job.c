@@ -52,6 +52,18 @@ id_valid(const char *id)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n - 1;
 }
 
+int
+id_from_name(const char *name, char id[ID_MAX + 1])
+{
+	size_t n = strlen(name);
+
+	if (n <= 5 || n - 5 > ID_MAX || !has_suffix(name, ".json"))
+		return -1;
+	memcpy(id, name, n - 5);
+	id[n - 5] = '\0';
+	return 0;
+}
+
 char *
 id_generate(char buf[ID_MAX + 1])
 {

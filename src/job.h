@@ -54,6 +54,13 @@ int state_from_name(const char *name);
 int id_valid(const char *id);
 
 /*
+ * The id of a job file name "<id>.json" into id: 0, or -1 if name does not
+ * end in ".json" or its stem is empty or longer than ID_MAX. The stem is not
+ * validated (id_valid does that).
+ */
+int id_from_name(const char *name, char id[ID_MAX + 1]);
+
+/*
  * Generate a new id into buf: "YYYYMMDD-HHMMSS.mmm-xxxxxx", UTC time then
  * 6 random base-32 characters. Ids from one process strictly increase.
  * Returns buf.

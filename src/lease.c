@@ -254,11 +254,10 @@ reclaim_job(int dirfd, const char *name, void *arg)
 	struct job job;
 	int st;
 
-	if (strlen(name) - 5 > ID_MAX) {
+	if (id_from_name(name, id) == -1) {
 		strlcpy(err, "file name too long", sizeof err);
 		goto bad;
 	}
-	strlcpy(id, name, strlen(name) - 4);
 	if (spool_job_read(dirfd, id, &job, err, sizeof err) == -1) {
 		if (errno != EINVAL)
 			return rc->failed = 1, 0;

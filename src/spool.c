@@ -679,6 +679,45 @@ spool_each(int dirfd, const char *suffix,
 	return r;
 }
 
+struct leased_arg {
+	int (*fn)(int, const char *, const char *, void *);
+	void *arg;
+	const char *lease;
+};
+
+static int
+leased_job(int dirfd, const char *name, void *arg)
+{
+	struct leased_arg *la = arg;
+
+	return la->fn(dirfd, name, la->lease, la->arg);
+}
+
+static int
+leased_dir(int dirfd, const char *name, void *arg)
+{
+	struct leased_arg *la = arg;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), r;
+
+	if (fd == -1)
+		return 0;      /* gone meanwhile, or not a directory */
+	la->lease = name;
+	r = spool_each(fd, ".json", leased_job, la);
+	close(fd);
+	return r == -1 ? 0 : r;
+}
+
+int
+spool_each_leased(struct spool *sp,
+    int (*fn)(int dirfd, const char *name, const char *lease, void *arg),
+    void *arg)
+{
+	struct leased_arg la = { fn, arg, NULL };
+
+	return spool_each(sp->dir[ST_PROCESSING], NULL, leased_dir, &la);
+}
+
 struct sweep_arg {
 	int64_t cutoff;
 	int n;

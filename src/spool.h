@@ -144,6 +144,14 @@ int spool_lock(struct spool *sp);
 int spool_each(int dirfd, const char *suffix,
     int (*fn)(int dirfd, const char *name, void *arg), void *arg);
 
+/*
+ * Call fn for each <id>.json in every lease directory, with the lease's
+ * directory fd and its name (the worker id). Same return as spool_each.
+ */
+int spool_each_leased(struct spool *sp,
+    int (*fn)(int dirfd, const char *name, const char *lease, void *arg),
+    void *arg);
+
 /* Remove files in tmp/ older than max_age_ms. Returns how many. */
 int spool_sweep_tmp(struct spool *sp, int64_t max_age_ms);
 

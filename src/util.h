@@ -17,6 +17,10 @@ int64_t now_ms(void);
 /* Milliseconds of CLOCK_MONOTONIC, for measuring intervals. */
 int64_t mono_ms(void);
 
+/* The modification time of st in milliseconds since the epoch. */
+struct stat;
+int64_t stat_mtime_ms(const struct stat *st);
+
 #define TIME_BUFSZ 32
 
 /*

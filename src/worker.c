@@ -110,10 +110,9 @@ read_keys(struct worker *w, int dir, const char *name, long *prio,
 	*order = 0;
 	if (fstatat(w->sp->dir[dir], name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
-	*order = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-	if (!S_ISREG(st.st_mode) || strlen(name) - 5 > ID_MAX)
+	*order = stat_mtime_ms(&st);
+	if (!S_ISREG(st.st_mode) || id_from_name(name, id) == -1)
 		return 0;
-	strlcpy(id, name, strlen(name) - 4);
 	if (spool_job_read(w->sp->dir[dir], id, &job, err, sizeof err) == -1)
 		return errno == ENOENT ? -1 : 0;
 	*prio = job.priority;
@@ -177,6 +176,7 @@ rescan(struct worker *w)
 	w->next_rescan = mono_ms() + RESCAN_MS;
 }
 
+/* Reclaim dead leases and sweep tmp/: at start and every RECLAIM_MS. */
 static void
 housekeeping(struct worker *w)
 {
@@ -430,7 +430,7 @@ maybe_unsettled(struct worker *w, int from, const char *name, const char *id)
 	if (fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
 		return 0;
-	mtime = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	mtime = stat_mtime_ms(&st);
 	if (now_ms() - mtime >= SETTLE_MS ||
 	    spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1)
 		return 0;
@@ -503,7 +503,7 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	a->start_ms = now_ms();
 	if (j->created_at == 0 && fstatat(w->lease.dirfd, name, &st,
 	    AT_SYMLINK_NOFOLLOW) == 0 && job_set_time(j, "created_at",
-	    (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000) == -1)
+	    stat_mtime_ms(&st)) == -1)
 		return -1;
 	if (job_set_state(j, ST_PROCESSING) == -1 ||
 	    job_set_long(j, "attempts", j->attempts + 1) == -1 ||
@@ -543,8 +543,7 @@ claim_next(struct worker *w)
 		complete = e->complete;
 		strlcpy(name, e->name, sizeof name);
 		index_remove(&w->ix, e);
-		snprintf(id, sizeof id, "%.*s", (int)strlen(name) - 5, name);
-		if (!id_valid(id)) {
+		if (id_from_name(name, id) == -1 || !id_valid(id)) {
 			if (spool_quarantine(w->sp, w->sp->dir[from], name, NULL,
 			    "file name is not <id>.json with a valid id") == 0)
 				wlog(w, "%s: invalid name: moved to dead/", name);
@@ -762,7 +761,6 @@ setup(struct worker *w)
 	static const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE |
 	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR;
 	char path[PATH_MAX + 16];
-	int nl = 0, nj = 0;
 
 	if (setup_signals(w) == -1 ||
 	    (w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
@@ -775,13 +773,7 @@ setup(struct worker *w)
 	}
 	if (lease_create(w->sp, &w->lease) == -1)
 		return -1;
-	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1)
-		wlog(w, "could not fully reclaim a dead lease: %s",
-		    strerror(errno));
-	if (nl > 0)
-		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
-	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
-	w->next_reclaim = mono_ms() + RECLAIM_MS;
+	housekeeping(w);
 	rescan(w);
 	return 0;
 }

@@ -75,7 +75,7 @@ rm -f "$SPOOL/pending/opts.json"
 wpid=$!
 BG_PIDS+=("$wpid")
 wait_for 60 "valgrind worker: starts" worker_ready "$wpid"
-wait_for 120 "valgrind worker: processes the jobs" bash -c "[ \$(ls '$SPOOL/pending' | wc -l) -eq 0 ] && [ -z \"\$(ls -A '$SPOOL/processing'/*/ 2>/dev/null | grep json)\" ]"
+wait_for 120 "valgrind worker: processes the jobs" bash -c "[ \$(ls '$SPOOL/pending' | wc -l) -eq 0 ] && [ -z \"\$(ls -A '$SPOOL/processing'/*/ 2>/dev/null | grep json)\" ] && [ -f '$SPOOL/dead/bad.invalid' ]"
 check "valgrind worker: 24 jobs done" test "$(count_json "$SPOOL/done")" -eq 24
 check "valgrind worker: failing job dead" test -f "$SPOOL/dead/fails.json"
 check "valgrind worker: bad file quarantined" test -f "$SPOOL/dead/bad.invalid"

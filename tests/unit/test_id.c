@@ -212,8 +212,31 @@ static void test_fork(void)
 	    mine, theirs);
 }
 
+static void
+test_from_name(void)
+{
+	char id[ID_MAX + 1], name[ID_MAX + 16];
+
+	ok(id_from_name("job1.json", id) == 0, "id_from_name(job1.json) succeeds");
+	is_str(id, "job1", "id_from_name strips .json");
+	ok(id_from_name("a.b.json", id) == 0 && strcmp(id, "a.b") == 0,
+	    "id_from_name keeps inner dots");
+	ok(id_from_name(".json", id) == -1, "id_from_name(.json) fails: empty stem");
+	ok(id_from_name("job1.txt", id) == -1, "id_from_name refuses other suffixes");
+	ok(id_from_name("job1", id) == -1, "id_from_name refuses no suffix");
+	memset(name, 'a', ID_MAX);
+	strcpy(name + ID_MAX, ".json");
+	ok(id_from_name(name, id) == 0 && strlen(id) == ID_MAX,
+	    "id_from_name takes a %d-character stem", ID_MAX);
+	memset(name, 'a', ID_MAX + 1);
+	strcpy(name + ID_MAX + 1, ".json");
+	ok(id_from_name(name, id) == -1, "id_from_name refuses a %d-character stem",
+	    ID_MAX + 1);
+}
+
 int main(void)
 {
+	test_from_name();
 	test_valid();
 	test_generate();
 	test_fork();
