@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,16 +724,60 @@ struct sweep_arg {
 	int n;
 };
 
+/*
+ * The pid of the process on this host that made tmp/name, or 0 when the
+ * name is not one of ours: "HOST.PID.SEQ.RAND" (spool_write_tmp) or
+ * "lease.HOST-PID" (a lease being built).
+ */
+static pid_t
+tmp_owner(const char *name)
+{
+	const char *host = host_name(), *p;
+	size_t n = strlen(host);
+	char *end;
+	long pid;
+
+	if (strncmp(name, "lease.", 6) == 0) {
+		if (strncmp(name + 6, host, n) != 0 || name[6 + n] != '-')
+			return 0;
+		p = name + 7 + n;
+	} else {
+		if (strncmp(name, host, n) != 0 || name[n] != '.')
+			return 0;
+		p = name + n + 1;
+	}
+	pid = strtol(p, &end, 10);
+	return end != p && pid > 1 && pid <= INT_MAX &&
+	    (*end == '.' || *end == '\0') ? (pid_t)pid : 0;
+}
+
+/* Remove tmp/name if it is old, or ours and its writer is dead. A lease
+ * directory left half-built is emptied first. */
 static int
 sweep_one(int dirfd, const char *name, void *arg)
 {
 	struct sweep_arg *sa = arg;
+	pid_t owner = tmp_owner(name);
 	struct stat st;
+	int fd;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !S_ISDIR(st.st_mode) &&
-	    (int64_t)st.st_mtime * 1000 < sa->cutoff &&
-	    unlinkat(dirfd, name, 0) == 0)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (stat_mtime_ms(&st) >= sa->cutoff &&
+	    (owner == 0 || kill(owner, 0) == 0 || errno != ESRCH))
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		if (strncmp(name, "lease.", 6) != 0)
+			return 0;
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1)
+			return 0;
+		unlinkat(fd, "lease", 0);
+		unlinkat(fd, "lock", 0);
+		close(fd);
+	}
+	if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
 		sa->n++;
 	return 0;
 }

@@ -152,7 +152,11 @@ int spool_each_leased(struct spool *sp,
     int (*fn)(int dirfd, const char *name, const char *lease, void *arg),
     void *arg);
 
-/* Remove files in tmp/ older than max_age_ms. Returns how many. */
+/*
+ * Remove what is stale in tmp/: entries older than max_age_ms, and at once
+ * the files (and half-built lease directories) that a queuectl process on
+ * this host left there when it died. Returns how many.
+ */
 int spool_sweep_tmp(struct spool *sp, int64_t max_age_ms);
 
 #endif
