@@ -60,8 +60,8 @@ drop notobject '["echo","x"]'
 drop cmdnumber '{"command":42}'
 drop badprio "{\"command\":\"touch $TEST_DIR/badprio-ran\",\"priority\":\"high\"}"
 drop empty ''
+printf '{not json at all' >"$TEST_DIR/orig-inplace"
 printf '{not json at all' >"$P/inplace.json"
-cp "$P/inplace.json" "$TEST_DIR/orig-inplace"
 names+=(inplace)
 
 # a symlink to a valid job: never followed
