@@ -2,6 +2,7 @@
 #   make            build ./queuectl
 #   make check      unit tests, integration tests, the same under ASan+UBSan,
 #                   valgrind memcheck; ends with "N passed, N failed"
+#   make memcheck   only the valgrind part of make check
 #   make demo       a short tour on a temporary spool
 #   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured
 
@@ -36,9 +37,14 @@ build/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p build/obj
 	$(CC) $(QCFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# test builds: with crash points (src/crash.h), one also with sanitizers
 build/asan/queuectl: $(SRCS) $(HDRS)
 	@mkdir -p build/asan
-	$(CC) $(QCFLAGS) $(SANFLAGS) -o $@ $(SRCS) $(LIBS)
+	$(CC) $(QCFLAGS) $(SANFLAGS) -DQUEUECTL_CRASH_POINTS -o $@ $(SRCS) $(LIBS)
+
+build/test/queuectl: $(SRCS) $(HDRS)
+	@mkdir -p build/test
+	$(CC) $(QCFLAGS) $(CFLAGS) -DQUEUECTL_CRASH_POINTS -o $@ $(SRCS) $(LIBS)
 
 build/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJS)
 	@mkdir -p build/unit
@@ -49,9 +55,12 @@ deps:
 
 check: WERROR = -Werror
 check: deps
-	$(MAKE) WERROR=-Werror queuectl build/asan/queuectl $(UNIT)
+	$(MAKE) WERROR=-Werror queuectl build/asan/queuectl build/test/queuectl $(UNIT)
 	@UNIT_TESTS="$(UNIT)" ASAN_QUEUECTL=build/asan/queuectl MEMCHECK=1 \
-	    QUEUECTL=./queuectl bash tests/run.sh
+	    CRASH_QUEUECTL=build/test/queuectl QUEUECTL=./queuectl bash tests/run.sh
+
+memcheck: deps queuectl
+	@MEMCHECK=1 TESTS=none QUEUECTL=./queuectl bash tests/run.sh
 
 demo: queuectl
 	@sh tests/demo.sh ./queuectl
@@ -72,4 +81,4 @@ uninstall:
 clean:
 	rm -rf build queuectl
 
-.PHONY: all deps check demo lint install uninstall clean
+.PHONY: all deps check memcheck demo lint install uninstall clean

@@ -25,9 +25,11 @@ cli_open(struct spool *sp)
 		int e = errno;
 
 		warnx("%s", msg);
-		exit(e == EPERM || e == EACCES ? EX_NOPERM_ :
-		    e == EINVAL ? EX_CONFIG_ : cli_exit_for(e));
+		exit(e == EPERM || e == EACCES ? EX_NOPERM_ : cli_exit_for(e));
 	}
+	if (sp->cfg_error[0] != '\0')
+		warnx("%s/config: %s (using the defaults; fix it with "
+		    "'queuectl config set' or an editor)", sp->path, sp->cfg_error);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -97,9 +98,9 @@ dlq_list(struct spool *sp, int json)
 	return 0;
 }
 
-/* Retry one dead job. Returns 0 or an exit status. */
+/* Retry one dead job (SPOOL/lock held). Returns 0 or an exit status. */
 static int
-retry_one(struct spool *sp, const char *id)
+retry_locked(struct spool *sp, const char *id)
 {
 	char err[256], inv[ID_MAX + 16];
 	struct job j;
@@ -124,6 +125,8 @@ retry_one(struct spool *sp, const char *id)
 		warnx("%s: %s", id, errno == EINVAL ? err : strerror(errno));
 		return errno == EINVAL ? EX_DATAERR_ : EX_IOERR_;
 	}
+	/* Under SPOOL/lock: a concurrent retry of the same id must find it
+	 * gone, not rewrite dead/ID.json after it moved. */
 	if (job_set_state(&j, ST_PENDING) == -1 ||
 	    job_set_long(&j, "attempts", 0) == -1 ||
 	    job_set_string(&j, "last_error", NULL) == -1 ||
@@ -140,24 +143,60 @@ retry_one(struct spool *sp, const char *id)
 	return 0;
 }
 
-struct retry_all {
-	struct spool *sp;
-	int status;
-};
-
+/* Retry one dead job under SPOOL/lock. Returns 0 or an exit status. */
 static int
-retry_all_one(int dirfd, const char *name, void *arg)
+retry_one(struct spool *sp, const char *id)
 {
-	struct retry_all *ra = arg;
+	int lockfd = spool_lock(sp), r;
+
+	if (lockfd == -1) {
+		warn("%s/lock", sp->path);
+		return EX_IOERR_;
+	}
+	r = retry_locked(sp, id);
+	close(lockfd);
+	return r;
+}
+
+/* The ids of dead/ (collected first: retrying changes the directory). */
+static int
+collect_one(int dirfd, const char *name, void *arg)
+{
+	struct joblist *ids = arg;
 	char id[ID_MAX + 1];
-	int r;
+	struct job j;
 
 	(void)dirfd;
 	if (id_from_name(name, id) == -1)
 		return 0;
-	if ((r = retry_one(ra->sp, id)) != 0)
-		ra->status = r;
+	memset(&j, 0, sizeof j);
+	strlcpy(j.id, id, sizeof j.id);
+	if (ids->n == ids->cap) {
+		size_t cap = ids->cap ? ids->cap * 2 : 64;
+		struct job *v = reallocarray(ids->v, cap, sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		ids->v = v;
+		ids->cap = cap;
+	}
+	ids->v[ids->n++] = j;
 	return 0;
+}
+
+static int
+retry_all(struct spool *sp)
+{
+	struct joblist ids = { 0 };
+	int status = 0, r;
+
+	if (spool_each(sp->dir[ST_DEAD], ".json", collect_one, &ids) != 0)
+		err(EX_IOERR_, "%s/dead", sp->path);
+	for (size_t i = 0; i < ids.n; i++)
+		if ((r = retry_one(sp, ids.v[i].id)) != 0)
+			status = r;
+	free(ids.v);
+	return status;
 }
 
 int
@@ -178,12 +217,9 @@ cmd_dlq(int argc, char **argv)
 	}
 	if (argc >= 3 && strcmp(argv[1], "retry") == 0) {
 		cli_open(&sp);
-		if (argc == 3 && strcmp(argv[2], "--all") == 0) {
-			struct retry_all ra = { &sp, 0 };
-
-			spool_each(sp.dir[ST_DEAD], ".json", retry_all_one, &ra);
-			status = ra.status;
-		} else {
+		if (argc == 3 && strcmp(argv[2], "--all") == 0)
+			status = retry_all(&sp);
+		else {
 			for (int i = 2; i < argc; i++)
 				if ((r = retry_one(&sp, argv[i])) != 0)
 					status = r;

@@ -106,7 +106,7 @@ wait_gone(struct spool *sp, const char *id)
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (wfd == -1)
 		return;
-	fd = openat(wfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = spool_open_lock(wfd, "lock", 0);
 	close(wfd);
 	if (fd == -1)
 		return;
@@ -124,8 +124,11 @@ worker_stop(struct spool *sp, int now)
 	if ((n = lease_list(sp, &li)) == -1)
 		err(EX_IOERR_, "%s/processing", sp->path);
 	for (int i = 0; i < n; i++) {
+		/* Signal only the process that wrote the lease: same host,
+		 * same pid, same start time (not a reused pid). */
 		li[i].alive = li[i].alive && li[i].pid > 1 &&
 		    strcmp(li[i].host, host_name()) == 0 &&
+		    proc_start_time(li[i].pid) == li[i].pid_start &&
 		    kill(li[i].pid, now ? SIGUSR1 : SIGTERM) == 0;
 		sent += li[i].alive;
 	}
@@ -176,7 +179,8 @@ cmd_worker(int argc, char **argv)
 	if (strcmp(argv[1], "run") == 0 && argc == 2) {
 		cli_open(&sp);
 		if (worker_main(&sp, -1) == -1)
-			err(cli_exit_for(errno), "cannot start the worker");
+			err(errno == EINVAL ? EX_SOFTWARE_ : cli_exit_for(errno),
+			    "cannot start the worker");
 		return 0;
 	}
 	if (strcmp(argv[1], "stop") == 0 && (argc == 2 ||

@@ -63,19 +63,18 @@ index_free(struct index *ix)
 struct qentry *
 index_find(struct index *ix, int dir, const char *name)
 {
-	struct qentry *key, *e;
+	/* A stack key with room for the flexible name, suitably aligned. */
+	union {
+		struct qentry e;
+		char buf[sizeof(struct qentry) + 256];
+	} key;
 	size_t n = strlen(name);
-
-	/* A stack key with room for the flexible name. */
-	char buf[sizeof *key + 256];
 
 	if (n >= 256)
 		return NULL;
-	key = (struct qentry *)(void *)buf;
-	key->dir = dir;
-	memcpy(key->name, name, n + 1);
-	e = RB_FIND(qnames, &ix->names, key);
-	return e;
+	key.e.dir = dir;
+	memcpy(key.e.name, name, n + 1);
+	return RB_FIND(qnames, &ix->names, &key.e);
 }
 
 struct qentry *
@@ -121,6 +120,18 @@ index_remove(struct index *ix, struct qentry *e)
 		RB_REMOVE(qwait, &ix->waiting, e);
 	ix->n--;
 	free(e);
+}
+
+void
+index_delay(struct index *ix, struct qentry *e, int64_t due)
+{
+	if (e->ready)
+		RB_REMOVE(qready, &ix->ready, e);
+	else
+		RB_REMOVE(qwait, &ix->waiting, e);
+	e->ready = 0;
+	e->due = due;
+	RB_INSERT(qwait, &ix->waiting, e);
 }
 
 void

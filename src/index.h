@@ -55,6 +55,9 @@ struct qentry *index_add(struct index *ix, int dir, const char *name,
 /* Remove and free e. */
 void index_remove(struct index *ix, struct qentry *e);
 
+/* Make e wait until due (ms since epoch). */
+void index_delay(struct index *ix, struct qentry *e, int64_t due);
+
 /* Move every waiting entry with due <= now to the ready tree. */
 void index_promote(struct index *ix, int64_t now);
 

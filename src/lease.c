@@ -2,6 +2,7 @@
  * lease.c - lease directories and the reclaim of dead ones. See lease.h and
  * spool-layout/README.md ("reclaim of a dead lease").
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,41 +11,81 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
 
+#include "crash.h"
 #include "lease.h"
 #include "util.h"
 
-unsigned long long
-proc_start_time(pid_t pid)
+/* Fields of /proc/PID/stat: state (3), pgrp (5), starttime (22). */
+static int
+proc_stat(pid_t pid, char *state, pid_t *pgrp, unsigned long long *start)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
-	/* Field 2 (comm) may hold spaces; field 22 is the 20th after ')'. */
+	/* Field 2 (comm) may hold spaces and parentheses: skip to the last ')'. */
 	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
+		return -1;
 	p++;
 	for (int field = 3; field <= 22 && p != NULL; field++) {
 		while (*p == ' ')
 			p++;
-		if (field == 22)
-			start = strtoull(p, NULL, 10);
+		if (field == 3)
+			*state = *p;
+		else if (field == 5)
+			*pgrp = (pid_t)strtol(p, NULL, 10);
+		else if (field == 22)
+			*start = strtoull(p, NULL, 10);
 		p = strchr(p, ' ');
 	}
-	return start;
+	return 0;
+}
+
+unsigned long long
+proc_start_time(pid_t pid)
+{
+	unsigned long long start = 0;
+	pid_t pgrp;
+	char state;
+
+	return proc_stat(pid, &state, &pgrp, &start) == 0 ? start : 0;
+}
+
+/* Has process group pgid a member that is not a zombie? (An init that is
+ * slow to reap must not make a killed group look alive.) */
+static int
+group_alive(pid_t pgid)
+{
+	unsigned long long start;
+	struct dirent *de;
+	int alive = 0;
+	pid_t pgrp;
+	char state;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		return kill(-pgid, 0) == 0;
+	while (!alive && (de = readdir(d)) != NULL) {
+		long pid = strtol(de->d_name, NULL, 10);
+
+		if (pid > 0 && proc_stat((pid_t)pid, &state, &pgrp, &start) == 0)
+			alive = pgrp == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return alive;
 }
 
 static int
@@ -70,6 +111,7 @@ lease_record(struct spool *sp, struct lease *l, const char *job, pid_t pgid,
 	cJSON_AddStringToObject(o, "worker", l->id);
 	cJSON_AddStringToObject(o, "host", host_name());
 	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddNumberToObject(o, "pid_start", (double)proc_start_time(getpid()));
 	cJSON_AddStringToObject(o, "started_at", time_format(l->started_at, when));
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);
@@ -108,15 +150,17 @@ lease_build(struct spool *sp, struct lease *l)
 	if ((fd = openat(sp->tmp, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		goto fail;
-	if ((l->lockfd = openat(fd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1 || flock(l->lockfd, LOCK_EX | LOCK_NB) == -1)
+	if ((l->lockfd = spool_open_lock(fd, "lock", 1)) == -1 ||
+	    flock(l->lockfd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	l->dirfd = fd;
 	if (lease_record(sp, l, NULL, 0, 0) == -1)
 		goto fail;
+	CRASH_POINT("lease.before_rename");
 	if (renameat2(sp->tmp, tmpname, sp->dir[ST_PROCESSING], l->id,
 	    RENAME_NOREPLACE) == -1)
 		goto fail;
+	CRASH_POINT("lease.after_rename");
 	if (spool_sync(sp))
 		fsync(sp->dir[ST_PROCESSING]);
 	return 0;
@@ -217,13 +261,29 @@ rec_num(const cJSON *o, const char *key)
 	return cJSON_IsNumber(it) ? it->valuedouble : 0;
 }
 
+/* Wait up to 2 s for the SIGKILLed group pgid to be gone (a process in
+ * uninterruptible sleep dies late). 1 if it is. */
+static int
+group_gone(pid_t pgid)
+{
+	struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 200; i++) {
+		if (!group_alive(pgid))
+			return 1;
+		nanosleep(&ten_ms, NULL);
+	}
+	return 0;
+}
+
 /*
  * End what is left of the attempt's process group, if it ran on this host.
  * The group is ours if its leader still has the recorded start time, or if
  * the leader is gone but members remain (a pid is not reused while it names
- * a process group).
+ * a process group). Returns -1 if the group outlived its SIGKILL: then the
+ * lease is left for a later round, so that the job never runs twice at once.
  */
-static void
+static int
 kill_orphans(const cJSON *rec)
 {
 	const char *host = rec_str(rec, "host");
@@ -232,10 +292,13 @@ kill_orphans(const cJSON *rec)
 	unsigned long long now;
 
 	if (host == NULL || strcmp(host, host_name()) != 0 || pgid <= 1)
-		return;
+		return 0;
 	now = proc_start_time(pgid);
-	if ((now != 0 && now == start) || (now == 0 && kill(-pgid, 0) == 0))
+	if ((now != 0 && now == start) || (now == 0 && group_alive(pgid))) {
 		kill(-pgid, SIGKILL);
+		return group_gone(pgid) ? 0 : -1;
+	}
+	return 0;
 }
 
 struct reclaim {
@@ -268,8 +331,8 @@ reclaim_job(int dirfd, const char *name, void *arg)
 		int64_t now = now_ms();
 
 		if (job_set_time(&job, "finished_at", now) == -1 ||
-		    job_set_long(&job, "duration_ms", (long)(job.started_at ?
-		    now - job.started_at : 0)) == -1 ||
+		    job_set_long(&job, "duration_ms", (long)(job.started_at &&
+		    now > job.started_at ? now - job.started_at : 0)) == -1 ||
 		    job_set_string(&job, "exit_code", NULL) == -1 ||
 		    job_set_string(&job, "last_error", "worker died") == -1 ||
 		    spool_job_settle(sp, dirfd, &job, 0) == -1)
@@ -327,18 +390,24 @@ reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 	/* A lease without a lock file is damaged: make one, so that two
 	 * reclaimers still exclude each other. */
-	lockfd = openat(wfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	lockfd = spool_open_lock(wfd, "lock", 1);
 	if (lockfd == -1 || flock(lockfd, LOCK_EX | LOCK_NB) == -1 ||
 	    !same_file(wfd, sp->dir[ST_PROCESSING], name) ||
 	    !same_file(lockfd, wfd, "lock"))
 		goto out;     /* alive, or reclaimed meanwhile */
 	if ((rec = record_read(wfd)) != NULL) {
-		kill_orphans(rec);
+		int alive = kill_orphans(rec) == -1;
+
 		cJSON_Delete(rec);
+		if (alive) {
+			rc.failed = 1;
+			goto out;
+		}
 	}
+	CRASH_POINT("reclaim.after_kill");
 	spool_each(wfd, ".json", reclaim_job, &rc);
 	spool_each(wfd, NULL, drop_leftover, &rc);
+	CRASH_POINT("reclaim.before_remove");
 	if (!rc.failed && lease_remove(sp, wfd, name) == -1)
 		rc.failed = 1;
 	(*nleases)++;
@@ -390,7 +459,7 @@ struct list_arg {
 static int
 lock_held(int wfd)
 {
-	int fd = openat(wfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = spool_open_lock(wfd, "lock", 0);
 	int held;
 
 	if (fd == -1)
@@ -420,6 +489,7 @@ info_fill(struct lease_info *li, int wfd, const char *name)
 	if ((s = rec_str(rec, "job_started_at")) != NULL)
 		time_parse(s, &li->job_started_at);
 	li->pid = (pid_t)rec_num(rec, "pid");
+	li->pid_start = (unsigned long long)rec_num(rec, "pid_start");
 	cJSON_Delete(rec);
 }
 

@@ -27,6 +27,7 @@ struct lease_info {
 	char host[72];
 	char job[ID_MAX + 1];         /* "" when idle */
 	pid_t pid;
+	unsigned long long pid_start; /* the worker's start time (proc_start_time) */
 	int alive;                    /* its lock is held */
 	int64_t started_at;           /* the worker's */
 	int64_t job_started_at;       /* 0 when idle */

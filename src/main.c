@@ -6,6 +6,7 @@
  * at the command's name; it returns the process exit status (sysexits(3)).
  */
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ main(int argc, char **argv)
 	int i = 1;
 
 	sane_stdio();
+	/* Messages say "queuectl: ..." whatever the binary is called. */
+	program_invocation_short_name = (char *)"queuectl";
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);

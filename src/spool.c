@@ -38,6 +38,7 @@
 
 #include <bsd/string.h>
 
+#include "crash.h"
 #include "spool.h"
 #include "util.h"
 
@@ -101,35 +102,54 @@ open_subdir(int root, const char *name)
 	return fd;
 }
 
-/* StrictModes: the root must be ours and writable only by us. */
+/* StrictModes: the root, its directories and its config must be ours and
+ * writable only by us (name is "" for the root itself). */
 static int
-check_root(int root, const char *path, char *err, size_t errsz)
+check_mode(int fd, const char *path, const char *name, char *err, size_t errsz)
 {
 	struct stat st;
 
-	if (fstat(root, &st) == -1) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errsz, "%s/%s: %s", path, name, strerror(errno));
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errsz, "%s: spool is owned by uid %u, not by you "
-		    "(uid %u); use your own spool or run as its owner", path,
-		    (unsigned)st.st_uid, (unsigned)geteuid());
+		snprintf(err, errsz, "%s%s%s: spool is owned by uid %u, not by "
+		    "you (uid %u); use your own spool or run as its owner", path,
+		    *name ? "/" : "", name, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
 		errno = EACCES;
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(err, errsz, "%s: spool is writable by group or others; "
-		    "fix it with: chmod go-w %s", path, path);
+		snprintf(err, errsz, "%s%s%s: spool is writable by group or "
+		    "others; fix it with: chmod go-w %s%s%s", path, *name ? "/" : "",
+		    name, path, *name ? "/" : "", name);
 		errno = EPERM;
 		return -1;
 	}
 	return 0;
 }
 
+/* check_mode of SPOOL/config, if there is one. */
+static int
+check_config_mode(int root, const char *path, char *err, size_t errsz)
+{
+	int fd = openat(root, "config", O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK), r;
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 :
+		    (snprintf(err, errsz, "%s/config: %s", path, strerror(errno)), -1);
+	r = check_mode(fd, path, "config", err, errsz);
+	close(fd);
+	return r;
+}
+
 int
 spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 {
+	char abs[PATH_MAX];
 	int saved;
 
 	memset(sp, 0, sizeof *sp);
@@ -146,17 +166,29 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (check_root(sp->root, path, err, errsz) == -1)
+	/* Jobs get the path in QUEUECTL_SPOOL and run elsewhere: make it
+	 * absolute. */
+	if (realpath(path, abs) != NULL)
+		strlcpy(sp->path, abs, sizeof sp->path);
+	path = sp->path;
+	if (check_mode(sp->root, path, "", err, errsz) == -1)
 		goto fail;
 	if ((sp->tmp = open_subdir(sp->root, "tmp")) == -1)
 		goto fail_errno;
-	for (int i = 0; i < ST_NSTATES; i++)
+	if (check_mode(sp->tmp, path, "tmp", err, errsz) == -1)
+		goto fail;
+	for (int i = 0; i < ST_NSTATES; i++) {
 		if ((sp->dir[i] = open_subdir(sp->root, subdirs[i])) == -1)
 			goto fail_errno;
-	if (spool_config_reload(sp, err, errsz) == -1) {
-		errno = EINVAL;
-		goto fail;
+		if (check_mode(sp->dir[i], path, subdirs[i], err, errsz) == -1)
+			goto fail;
 	}
+	if (check_config_mode(sp->root, path, err, errsz) == -1)
+		goto fail;
+	/* A bad config file must not lock out the commands that report or
+	 * repair it: keep the defaults and tell the caller. */
+	if (spool_config_reload(sp, sp->cfg_error, sizeof sp->cfg_error) == -1)
+		config_defaults(&sp->cfg);
 	return 0;
 fail_errno:
 	snprintf(err, errsz, "%s: %s", path, strerror(errno));
@@ -206,6 +238,7 @@ spool_config_reload(struct spool *sp, char *err, size_t errsz)
 		sp->cfg_ino = 0;
 		return 0;
 	}
+	sp->cfg_error[0] = '\0';
 	if (st.st_ino == sp->cfg_ino &&
 	    st.st_mtim.tv_sec == sp->cfg_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == sp->cfg_mtime.tv_nsec)
@@ -249,9 +282,12 @@ spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 	}
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, buf, len) == -1 ||
-	    (spool_sync(sp) && fsync(fd) == -1))
+	if (write_all(fd, buf, len) == -1)
 		goto fail;
+	CRASH_POINT("write.before_fsync");
+	if (spool_sync(sp) && fsync(fd) == -1)
+		goto fail;
+	CRASH_POINT("write.after_fsync");
 	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;
@@ -275,12 +311,14 @@ spool_replace(struct spool *sp, int dirfd, const char *name, const char *buf,
 
 	if (spool_write_tmp(sp, buf, len, tmp, sizeof tmp) == -1)
 		return -1;
+	CRASH_POINT("replace.before_rename");
 	if (renameat(sp->tmp, tmp, dirfd, name) == -1) {
 		saved = errno;
 		unlinkat(sp->tmp, tmp, 0);
 		errno = saved;
 		return -1;
 	}
+	CRASH_POINT("replace.after_rename");
 	return 0;
 }
 
@@ -377,26 +415,41 @@ link_log(int fromfd, int tofd, const char *name)
 	return -1;
 }
 
-int
-spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id)
+/* The move of spool_job_move and spool_job_claim. */
+static int
+move_job(struct spool *sp, int fromfd, int tofd, const char *id,
+    int noreplace)
 {
 	char json[ID_MAX + 8], logs[2][ID_MAX + 8];
-	int linked[2] = { 0, 0 }, saved;
+	int linked[2] = { 0, 0 }, saved, r;
+	struct stat st;
 
 	if (fmt_checked(json, sizeof json, "%s.json", id) == -1)
 		return -1;
+	/* Refuse before touching logs that may belong to the job there. */
+	if (noreplace && fstatat(tofd, json, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (fmt_checked(logs[i], sizeof logs[i], "%s%s", id,
 		    log_suffixes[i]) == -1 ||
 		    (linked[i] = link_log(fromfd, tofd, logs[i])) == -1)
 			goto undo;
 	}
-	if (rename_noreplace(fromfd, json, tofd, json) == -1)
+	CRASH_POINT("move.after_link");
+	r = noreplace ? rename_noreplace(fromfd, json, tofd, json) :
+	    renameat(fromfd, json, tofd, json);
+	if (r == -1)
 		goto undo;
+	CRASH_POINT("move.after_rename");
 	for (int i = 0; i < 2; i++)
 		unlinkat(fromfd, logs[i], 0);
-	if (spool_sync(sp) && fsync(tofd) == -1)
-		return -1;
+	CRASH_POINT("move.before_fsync");
+	/* The move has happened: a failing fsync does not undo it. */
+	if (spool_sync(sp))
+		fsync(tofd);
+	CRASH_POINT("move.after_fsync");
 	return 0;
 undo:
 	saved = errno;
@@ -405,6 +458,18 @@ undo:
 			unlinkat(tofd, logs[i], 0);
 	errno = saved;
 	return -1;
+}
+
+int
+spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id)
+{
+	return move_job(sp, fromfd, tofd, id, 1);
+}
+
+int
+spool_job_claim(struct spool *sp, int fromfd, int leasefd, const char *id)
+{
+	return move_job(sp, fromfd, leasefd, id, 0);
 }
 
 /* Where a settled job goes, and its next_run_at. */
@@ -546,6 +611,22 @@ quarantine_id(struct spool *sp, const char *hint, char qid[ID_MAX + 1])
 	id_generate(qid);
 }
 
+/* The logs of a quarantined NAME.json follow it as dead/<qid>.stdout|err. */
+static void
+quarantine_logs(struct spool *sp, int fromfd, const char *name,
+    const char *qid)
+{
+	char id[ID_MAX + 1], from[ID_MAX + 16], to[ID_MAX + 16];
+
+	if (id_from_name(name, id) == -1)
+		return;
+	for (int i = 0; i < 2; i++) {
+		snprintf(from, sizeof from, "%s%s", id, log_suffixes[i]);
+		snprintf(to, sizeof to, "%s%s", qid, log_suffixes[i]);
+		rename_noreplace(fromfd, from, sp->dir[ST_DEAD], to);
+	}
+}
+
 int
 spool_quarantine(struct spool *sp, int fromfd, const char *name,
     const char *hint, const char *reason)
@@ -568,6 +649,8 @@ spool_quarantine(struct spool *sp, int fromfd, const char *name,
 		if (errno != EEXIST || tries > 4)
 			return -1;
 	}
+	CRASH_POINT("quarantine.after_rename");
+	quarantine_logs(sp, fromfd, name, qid);
 	if (asprintf(&text, "file: %s\nreason: %s\ntime: %s\n", name, reason,
 	    time_format(now_ms(), when)) == -1) {
 		errno = ENOMEM;
@@ -587,10 +670,26 @@ fail:
 }
 
 int
+spool_open_lock(int dirfd, const char *name, int create)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK | (create ? O_CREAT : 0), 0600);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
 spool_lock(struct spool *sp)
 {
-	int fd = openat(sp->root, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	int fd = spool_open_lock(sp->root, "lock", 1);
 
 	if (fd == -1)
 		return -1;
@@ -640,11 +739,16 @@ spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 	}
 	if (errno != ENOENT)
 		goto fail;
+	CRASH_POINT("enqueue.before_rename");
 	if (rename_noreplace(sp->tmp, tmp, sp->dir[ST_PENDING], json) == -1)
 		goto fail;
+	CRASH_POINT("enqueue.after_rename");
 	close(lockfd);
-	if (spool_sync(sp) && fsync(sp->dir[ST_PENDING]) == -1)
-		return -1;
+	/* Queued: a failing fsync now must not make the caller enqueue it
+	 * again under a new id. */
+	if (spool_sync(sp))
+		fsync(sp->dir[ST_PENDING]);
+	CRASH_POINT("enqueue.after_fsync");
 	return 0;
 fail:
 	saved = errno;

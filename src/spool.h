@@ -28,6 +28,7 @@ struct spool {
 	struct timespec cfg_mtime;
 	ino_t cfg_ino;
 	int nosync;               /* 1: skip fsync whatever cfg.sync says */
+	char cfg_error[256];      /* why SPOOL/config was not loaded, or "" */
 };
 
 /* One entry found by spool_find. */
@@ -46,9 +47,10 @@ int spool_path(const char *opt, char *buf, size_t n);
 
 /*
  * Open the spool at path, creating it and its directories (0700) when
- * missing. Refuses (EPERM) a root writable by group or others and (EACCES)
- * one owned by another user, with a sentence in err saying how to fix it.
- * Loads the config (a bad config file is an error: EINVAL, message in err).
+ * missing. Refuses (EPERM) a root, directory or config writable by group
+ * or others and (EACCES) one owned by another user, with a sentence in err
+ * saying how to fix it. Loads the config; a bad config file leaves the
+ * defaults in force and its error in sp->cfg_error.
  */
 int spool_open(struct spool *sp, const char *path, char *err, size_t errsz);
 
@@ -97,6 +99,13 @@ int spool_job_read(int dirfd, const char *id, struct job *job, char *err,
 int spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id);
 
 /*
+ * Move job id from fromfd into the caller's own lease directory: the same
+ * as spool_job_move, but a plain rename, which needs no RENAME_NOREPLACE
+ * (no other process creates files in a live lease). ENOENT: lost the race.
+ */
+int spool_job_claim(struct spool *sp, int fromfd, int leasefd, const char *id);
+
+/*
  * Decide where a finished attempt goes and put it there: done/ if success,
  * else failed/ with next_run_at (backoff) while 1 + max_retries attempts are
  * not spent, else dead/. The job (in fromfd) is rewritten then moved. Uses
@@ -129,6 +138,13 @@ int spool_quarantine(struct spool *sp, int fromfd, const char *name,
  * rename it into pending/. EEXIST (with where in loc) if the id exists.
  */
 int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
+
+/*
+ * Open the lock file dirfd/name for flock(2): read-write (NFS wants it for
+ * an exclusive lock), never following a symlink, never blocking on a FIFO,
+ * created 0600 when create is set. EINVAL if it is not a regular file.
+ */
+int spool_open_lock(int dirfd, const char *name, int create);
 
 /*
  * Take SPOOL/lock exclusively (blocking): it serialises enqueue's duplicate

@@ -34,6 +34,7 @@
 
 #include <bsd/string.h>
 
+#include "crash.h"
 #include "index.h"
 #include "lease.h"
 #include "util.h"
@@ -57,6 +58,7 @@ struct attempt {
 	long long written[2];
 	int truncated[2];
 	int64_t start_ms;      /* wall clock */
+	int64_t start_mono;    /* for the duration */
 	int64_t deadline;      /* monotonic ms of the timeout; 0: none */
 	int64_t kill_at;       /* monotonic ms of the SIGKILL; 0: none */
 	double timeout_s;
@@ -75,6 +77,7 @@ struct worker {
 	unsigned gen;
 	struct attempt *run;
 	int64_t next_rescan, next_reclaim;   /* monotonic ms */
+	const char *dup_name;                /* for duplicate_of */
 };
 
 static const int watched[2] = { ST_PENDING, ST_FAILED };
@@ -194,8 +197,24 @@ housekeeping(struct worker *w)
 }
 
 /*
+ * dir/name was moved away or deleted: drop its entry, unless the name is
+ * back already (our own put-back of a job we could not start, which keeps
+ * its delay).
+ */
+static void
+forget(struct worker *w, int dir, const char *name)
+{
+	struct qentry *e = index_find(&w->ix, dir, name);
+	struct stat st;
+
+	if (e != NULL && fstatat(w->sp->dir[dir], name, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
+		index_remove(&w->ix, e);
+}
+
+/*
  * A regular file that was just created is being written: wait for its
- * IN_CLOSE_WRITE. Anything else (symlink, FIFO, directory) will never be
+ * IN_CLOSE_WRITE, unless it is a hard link to a complete file (ln). Anything else (symlink, FIFO, directory) will never be
  * closed after writing: consider it now, so that it is quarantined.
  */
 static int
@@ -204,7 +223,7 @@ created_regular(struct worker *w, int dir, const char *name)
 	struct stat st;
 
 	return fstatat(w->sp->dir[dir], name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    S_ISREG(st.st_mode);
+	    (S_ISREG(st.st_mode) && st.st_nlink == 1);
 }
 
 static void
@@ -231,12 +250,8 @@ on_inotify(struct worker *w)
 			else if ((ev->mask & IN_CREATE) &&
 			    !created_regular(w, dir, ev->name))
 				consider(w, dir, ev->name, 1);
-			else if (ev->mask & (IN_MOVED_FROM | IN_DELETE)) {
-				struct qentry *e = index_find(&w->ix, dir, ev->name);
-
-				if (e != NULL)
-					index_remove(&w->ix, e);
-			}
+			else if (ev->mask & (IN_MOVED_FROM | IN_DELETE))
+				forget(w, dir, ev->name);
 		}
 	}
 }
@@ -279,14 +294,17 @@ log_write(struct worker *w, struct attempt *a, int i, const char *buf,
 	}
 }
 
-/* Read what pipe i has now; close it at end of file. */
-static void
+/* Read what pipe i has now (at most 16 reads, so that a chatty job cannot
+ * keep the loop from its timers and signals); close it at end of file. */
+static int
 pump(struct worker *w, struct attempt *a, int i)
 {
 	char buf[65536];
 	ssize_t n;
 
-	while (a->pipes[i] != -1) {
+	for (int reads = 0; a->pipes[i] != -1; reads++) {
+		if (reads == 16)
+			return 1;     /* more to read: come back after poll */
 		n = read(a->pipes[i], buf, sizeof buf);
 		if (n > 0) {
 			log_write(w, a, i, buf, (size_t)n);
@@ -295,13 +313,19 @@ pump(struct worker *w, struct attempt *a, int i)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
-			return;
+			return 0;
 		close(a->pipes[i]);
 		a->pipes[i] = -1;
 	}
+	return 0;
 }
 
-/* The child: own process group, wait for the go byte, then exec. */
+/*
+ * The child: its own process group, stdio in place and every other
+ * descriptor closed (the lease lock above all, and the go pipe's write end,
+ * so that the worker's death reads as end of file); then wait for the go
+ * byte, which comes once the lease records our process group, and exec.
+ */
 static void __attribute__((noreturn))
 child_exec(struct worker *w, struct attempt *a, int go, int out, int errfd)
 {
@@ -311,15 +335,17 @@ child_exec(struct worker *w, struct attempt *a, int go, int out, int errfd)
 	int null;
 
 	setpgid(0, 0);
-	if (read(go, &c, 1) != 1)
+	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(out, 1) == -1 || dup2(errfd, 2) == -1 ||
+	    (go != 3 && dup2(go, 3) == -1))
+		_exit(127);
+	closefrom(4);
+	if (read(3, &c, 1) != 1)
 		_exit(127);           /* the worker died before recording us */
+	close(3);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if ((null = open("/dev/null", O_RDONLY)) == -1 || dup2(null, 0) == -1 ||
-	    dup2(out, 1) == -1 || dup2(errfd, 2) == -1)
-		_exit(127);
-	closefrom(3);
 	if (a->job.cwd != NULL && chdir(a->job.cwd) == -1) {
 		dprintf(2, "queuectl: cannot change directory to %s: %s\n",
 		    a->job.cwd, strerror(errno));
@@ -390,8 +416,10 @@ spawn(struct worker *w, struct attempt *a)
 		errno = saved;
 		return -1;
 	}
+	CRASH_POINT("spawn.before_go");
 	write_all(go[1], "x", 1);
 	close(go[1]);
+	CRASH_POINT("spawn.after_go");
 	return 0;
 fail:
 	saved = errno;
@@ -417,28 +445,47 @@ reject(struct worker *w, const char *name, const char *id, const char *why)
 }
 
 /*
- * A claimed file did not parse. If it changed less than SETTLE_MS ago its
- * writer may not be done: put it back and look again later. Returns 1 if
- * it was put back.
+ * May the pending/failed file of entry e be claimed now? A file that only a
+ * rescan found, that was modified less than SETTLE_MS ago and does not parse
+ * may still be being written: its entry waits until SETTLE_MS after its
+ * mtime, and the second look is final.
  */
 static int
-maybe_unsettled(struct worker *w, int from, const char *name, const char *id)
+settled(struct worker *w, struct qentry *e)
 {
+	char id[ID_MAX + 1], err[256];
 	struct stat st;
+	struct job job;
 	int64_t mtime;
 
-	if (fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode))
-		return 0;
+	if (e->complete ||
+	    fstatat(w->sp->dir[e->dir], e->name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || id_from_name(e->name, id) == -1)
+		return 1;
 	mtime = stat_mtime_ms(&st);
-	if (now_ms() - mtime >= SETTLE_MS ||
-	    spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1)
-		return 0;
-	index_add(&w->ix, from, name, 0, mtime + SETTLE_MS, mtime, w->gen);
-	return 1;
+	if (now_ms() - mtime >= SETTLE_MS)
+		return 1;
+	if (spool_job_read(w->sp->dir[e->dir], id, &job, err, sizeof err) == 0) {
+		job_free(&job);
+		return 1;
+	}
+	index_delay(&w->ix, e, mtime + SETTLE_MS);
+	e->complete = 1;
+	return 0;
 }
 
-/* Is id already in done/, failed/ or dead/ (a drop-in duplicate)? */
+/* Another worker's lease holding name (a drop-in duplicate running)? */
+static int
+in_other_lease(int dirfd, const char *name, const char *lease, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)dirfd;
+	return strcmp(name, w->dup_name) == 0 && strcmp(lease, w->lease.id) != 0;
+}
+
+/* Where else is name (a drop-in duplicate): done/, failed/, dead/, or
+ * another worker's lease? NULL if nowhere. */
 static const char *
 duplicate_of(struct worker *w, const char *name)
 {
@@ -449,13 +496,15 @@ duplicate_of(struct worker *w, const char *name)
 		if (fstatat(w->sp->dir[dirs[i]], name, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0)
 			return state_name(dirs[i]);
+	w->dup_name = name;
+	if (spool_each_leased(w->sp, in_other_lease, w) == 1)
+		return state_name(ST_PROCESSING);
 	return NULL;
 }
 
 /* Validate the job now in our lease; the attempt on success, else NULL. */
 static struct attempt *
-take(struct worker *w, int from, const char *name, const char *id,
-    int complete)
+take(struct worker *w, int from, const char *name, const char *id)
 {
 	char err[256], why[300];
 	struct attempt *a = calloc(1, sizeof *a);
@@ -472,9 +521,6 @@ take(struct worker *w, int from, const char *name, const char *id,
 		goto bad;
 	}
 	if (job_parse(&a->job, a->orig, a->origlen, id, err, sizeof err) == -1) {
-		if (!complete && strncmp(err, "invalid JSON", 12) == 0 &&
-		    maybe_unsettled(w, from, name, id))
-			goto out;
 		snprintf(why, sizeof why, "%s", err);
 		goto bad;
 	}
@@ -486,7 +532,6 @@ take(struct worker *w, int from, const char *name, const char *id,
 	return a;
 bad:
 	reject(w, name, id, why);
-out:
 	attempt_free(a);
 	return NULL;
 }
@@ -501,6 +546,7 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	double t = j->timeout >= 0 ? j->timeout : w->sp->cfg.timeout;
 
 	a->start_ms = now_ms();
+	a->start_mono = mono_ms();
 	if (j->created_at == 0 && fstatat(w->lease.dirfd, name, &st,
 	    AT_SYMLINK_NOFOLLOW) == 0 && job_set_time(j, "created_at",
 	    stat_mtime_ms(&st)) == -1)
@@ -512,6 +558,10 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	    job_set_time(j, "finished_at", 0) == -1 ||
 	    job_set_time(j, "next_run_at", 0) == -1 ||
 	    spool_job_write(w->sp, w->lease.dirfd, j) == -1)
+		return -1;
+	/* The attempt must count even after a power loss: a job that takes
+	 * the machine down must still run out of retries. */
+	if (spool_sync(w->sp) && fsync(w->lease.dirfd) == -1)
 		return -1;
 	a->timeout_s = t;
 	a->deadline = t > 0 ? mono_ms() + (int64_t)(t * 1000) : 0;
@@ -533,14 +583,15 @@ claim_next(struct worker *w)
 	char err[256], name[ID_MAX + 16], id[ID_MAX + 1];
 	struct qentry *e;
 	struct attempt *a;
-	int from, complete;
+	int from;
 
 	if (spool_config_reload(w->sp, err, sizeof err) == -1)
 		wlog(w, "config: %s (keeping the previous settings)", err);
 	index_promote(&w->ix, now_ms());
 	while ((e = index_first(&w->ix)) != NULL) {
+		if (!settled(w, e))
+			continue;
 		from = e->dir;
-		complete = e->complete;
 		strlcpy(name, e->name, sizeof name);
 		index_remove(&w->ix, e);
 		if (id_from_name(name, id) == -1 || !id_valid(id)) {
@@ -549,13 +600,13 @@ claim_next(struct worker *w)
 				wlog(w, "%s: invalid name: moved to dead/", name);
 			continue;
 		}
-		if (spool_job_move(w->sp, w->sp->dir[from], w->lease.dirfd,
+		if (spool_job_claim(w->sp, w->sp->dir[from], w->lease.dirfd,
 		    id) == -1) {
 			if (errno != ENOENT)
 				wlog(w, "%s: cannot claim: %s", id, strerror(errno));
 			continue;
 		}
-		if ((a = take(w, from, name, id, complete)) == NULL)
+		if ((a = take(w, from, name, id)) == NULL)
 			continue;
 		if (begin(w, a, name) == -1) {
 			wlog(w, "%s: cannot start: %s", id, strerror(errno));
@@ -563,7 +614,9 @@ claim_next(struct worker *w)
 			    a->origlen) == 0)
 				unclaim(w, from, id);
 			/* Try it again in a second, not in a hot loop. */
-			index_add(&w->ix, from, name, 0, now_ms() + 1000, 0, w->gen);
+			if ((e = index_add(&w->ix, from, name, 0, 0, 0,
+			    w->gen)) != NULL)
+				index_delay(&w->ix, e, now_ms() + 1000);
 			attempt_free(a);
 			return 0;
 		}
@@ -631,7 +684,8 @@ finish(struct worker *w)
 
 	kill(-a->pid, SIGKILL);
 	for (int i = 0; i < 2; i++)
-		pump(w, a, i);
+		while (pump(w, a, i) == 1)
+			;
 	while (waitpid(a->pid, &status, 0) == -1 && errno == EINTR)
 		;
 	end = now_ms();
@@ -641,7 +695,8 @@ finish(struct worker *w)
 		wlog(w, "%s: stopped, put back in pending/", a->job.id);
 	} else if (record_outcome(a, status, &success) == -1 ||
 	    job_set_time(&a->job, "finished_at", end) == -1 ||
-	    job_set_long(&a->job, "duration_ms", (long)(end - a->start_ms)) == -1 ||
+	    job_set_long(&a->job, "duration_ms",
+	    (long)(mono_ms() - a->start_mono)) == -1 ||
 	    spool_job_settle(w->sp, w->lease.dirfd, &a->job, success) == -1)
 		wlog(w, "%s: cannot record the result: %s (left in the lease)",
 		    a->job.id, strerror(errno));
@@ -844,6 +899,7 @@ worker_main(struct spool *sp, int ready_fd)
 	index_init(&w.ix);
 	if (setup(&w) == -1) {
 		saved = errno;
+		wlog(&w, "cannot start: %s", strerror(saved));
 		teardown(&w);
 		errno = saved;
 		return -1;

@@ -395,6 +395,16 @@ no_procs() {
 	return 1
 }
 
+# worker_ready_in SPOOLDIR PID: the same for another spool
+worker_ready_in() {
+	local d
+	for d in "$1"/processing/*-"$2"; do
+		[ -f "$d/lease" ] && return 0
+	done
+	echo "no lease of worker $2 in $1"
+	return 1
+}
+
 alive() {
 	[[ $1 =~ ^[1-9][0-9]*$ ]] || return 1
 	kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]

@@ -232,4 +232,20 @@ run env -u QUEUECTL_SPOOL -u XDG_STATE_HOME HOME="$TEST_DIR/home" "$QUEUECTL" en
 rc_is 0 "enqueue with only \$HOME"
 check "~/.local/state/queuectl is the spool" test -f "$TEST_DIR/home/.local/state/queuectl/pending/inhome.json"
 
+# a relative spool path: jobs and scripts must still find the spool
+mkdir -p "$TEST_DIR/work/sub"
+runq -d relspool init
+rc_is 0 "init with a relative --spool"
+check "... creates it relative to the current directory" test -d "$TEST_DIR/work/relspool/pending"
+runq -d relspool worker start
+relw=$out
+(cd "$TEST_DIR/work/sub" && "$QUEUECTL" -d ../relspool enqueue --id relj 'd=$(cd "$QUEUECTL_SPOOL" 2>/dev/null && pwd -P); echo "$d" > spoolpath.out') >/dev/null
+wait_for 30 "job of a relative spool runs" exists "$TEST_DIR/work/relspool/done/relj.json"
+is "$(cat "$TEST_DIR/work/sub/spoolpath.out" 2>/dev/null)" "$(cd "$TEST_DIR/work/relspool" && pwd -P)" \
+	"\$QUEUECTL_SPOOL given to a job designates the spool from the job's directory"
+runq -d relspool status --json
+like "$(jq -r .spool <<<"$out" 2>/dev/null)" '^/' "status --json: spool is an absolute path"
+runq -d relspool worker stop
+wait_until 10 dead_pid "$relw"
+
 done_testing

@@ -120,4 +120,17 @@ runq dlq retry --all
 rc_is 0 "dlq retry --all with nothing dead exits 0"
 is "$out" "" "... and prints nothing"
 
+# backoff_max caps the delay
+q config set backoff_base 100 >/dev/null
+q config set backoff_max 1 >/dev/null
+for j in dead2 dead3 killed notfound; do rm -f "$SPOOL/pending/$j.json"; done
+runq enqueue --id capped --max-retries 1 'exit 1'
+start_workers 1
+wait_for 30 "backoff_max 1: first failure waits in failed/" cp "$SPOOL/failed/capped.json" "$TEST_DIR/capped.json"
+d=$(jqf "$TEST_DIR/capped.json" '(.next_run_at | ms) - (.finished_at | ms)')
+check "next_run_at - finished_at = min(backoff_max 1, 100^1) s (got $d ms)" test "${d:-0}" -ge 900 -a "${d:-0}" -le 1300
+wait_for 30 "... and the retry runs after 1 s, not 100 s" exists "$SPOOL/dead/capped.json"
+jq_ok "... attempts 2" "$SPOOL/dead/capped.json" '.attempts == 2'
+runq worker stop
+
 done_testing

@@ -70,6 +70,23 @@ rc_is 0 "worker stop --now during attempt 2"
 jq_ok "the job is back in pending/ with attempts 1 (the interrupted attempt not counted)" "$SPOOL/pending/retryjob.json" '.attempts == 1'
 wait_for 5 "its sleep is gone" no_procs "sleep 1$MARK"
 
+# --- stop --now with 3 workers each running a job ---------------------------------
+rm -f "$SPOOL/pending/retryjob.json"
+for i in 1 2 3; do
+	q enqueue --id multi$i "sleep 6$i$MARK" >/dev/null
+done
+start_workers 3
+wait_for 30 "3 workers run 3 jobs" bash -c "[ \$(pgrep -fc '^sleep 6[123]$MARK') -eq 3 ]"
+runq worker stop --now
+rc_is 0 "worker stop --now of 3 busy workers"
+like "$out" "stopped 3 worker" "... says stopped 3 workers"
+for i in 1 2 3; do
+	jq_ok "multi$i back in pending/ with attempts 0" "$SPOOL/pending/multi$i.json" '(.attempts // 0) == 0 and .state == "pending"'
+done
+wait_for 5 "none of their sleeps survive" no_procs "sleep 6[123]$MARK"
+check "processing/ is empty" dirs_empty "$SPOOL/processing"
+rm -f "$SPOOL"/pending/multi*
+
 # --- SIGINT to worker run is a graceful stop ------------------------------------
 # (non-interactive bash makes background jobs ignore SIGINT; env restores it)
 rm -f "$SPOOL/pending/retryjob.json"

@@ -60,6 +60,25 @@ check "the new worker is alive" alive "$w3"
 runq worker stop
 rc_is 0 "worker stop"
 
+# --- the leader is gone but members of its group remain ---------------------------
+M3="sleep 3$MARK"
+runq enqueue --id orphan3 --max-retries 0 "$M3 & $M3 & wait"
+start_workers 1
+w4=${WPIDS[0]}
+lease4=$(lease_of "$w4")
+wait_for 30 "orphan3 running" bash -c "[ \$(pgrep -fc '^$M3') -eq 2 ]"
+pg=$(jqf "$lease4/lease" .pgid)
+kill -9 "$w4"
+wait_until 10 dead_pid "$w4"
+[[ $pg =~ ^[1-9][0-9]*$ ]] && kill -9 "$pg" # the group leader (sh) dies too
+wait_until 10 dead_pid "$pg"
+check "the group leader is gone, its two sleeps remain" test "$(pgrep -fc "^$M3")" -eq 2
+runq recover
+rc_is 0 "recover"
+wait_for 5 "recover killed the remaining members of the job's group" no_procs "$M3"
+jq_ok "orphan3: dead with 'worker died'" "$SPOOL/dead/orphan3.json" '.last_error == "worker died" and .attempts == 1'
+check "its lease directory is removed" absent "$lease4"
+
 # --- a job that kills its worker ends in dead/, never loops -------------------------
 q config set backoff_base 1 >/dev/null
 runq enqueue --id killer --max-retries 1 'echo "attempt $QUEUECTL_ATTEMPT"; kill -9 "${QUEUECTL_WORKER##*-}"; sleep 5'

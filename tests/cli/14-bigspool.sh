@@ -13,6 +13,38 @@ fi
 N=${BIGSPOOL_N:-100000}
 q init >/dev/null
 
+# --- inotify overflow: a stopped worker misses events, then must rescan ----------
+OVF=$TEST_DIR/ovf
+q -d "$OVF" init >/dev/null
+runq -d "$OVF" worker start
+ovw=$out
+check "worker of the overflow spool started" worker_ready_in "$OVF" "$ovw"
+kill -STOP "$ovw"
+nev=$(( $(cat /proc/sys/fs/inotify/max_queued_events 2>/dev/null || echo 16384) + 2000 ))
+python3 - "$OVF/pending" "$nev" "$(nproc)" <<'EOF'
+import os, sys
+d, n, nproc = sys.argv[1], int(sys.argv[2]), max(1, int(sys.argv[3]))
+body = b'{"command":"true","run_at":"2099-01-01T00:00:00.000Z"}\n'
+kids = []
+for k in range(nproc):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(k, n, nproc):
+            with open("%s/later-%06d.json" % (d, i), "wb") as f:
+                f.write(body)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+EOF
+printf '{"command":"echo urgent"}\n' >"$OVF/tmp/u"
+mv "$OVF/tmp/u" "$OVF/pending/urgent.json"
+kill -CONT "$ovw"
+wait_for 30 "after an inotify queue overflow ($nev events) the worker rescans and runs the last job" exists "$OVF/done/urgent.json"
+run timeout 60 "$QUEUECTL" -d "$OVF" worker stop
+rc_is 0 "stop the overflow spool's worker"
+rm -rf "$OVF"
+
 t0=$(now_ms)
 # one process per CPU: creating files is kernel time, not python's
 python3 - "$SPOOL/pending" "$N" "$(nproc)" <<'EOF'

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 q init >/dev/null
-host=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' -)
+host=$(uname -n | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' -)
 dead=999999
 while kill -0 "$dead" 2>/dev/null; do dead=$((dead - 1)); done
 sleep 1000 &

@@ -1,0 +1,39 @@
+/*
+ * fuzz.h - what the libFuzzer harnesses in tests/fuzz/ share.
+ *
+ * CHECK(cond, fmt, ...) aborts with a message when a property does not hold:
+ * libFuzzer then reports the input as a crash, like a sanitizer error.
+ */
+#ifndef QUEUECTL_FUZZ_H
+#define QUEUECTL_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The entry points libFuzzer calls (declared for -Wmissing-prototypes). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s\n  ",		\
+		    __FILE__, __LINE__, #cond);				\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		abort();						\
+	}								\
+} while (0)
+
+/*
+ * A fixed time zone with a positive offset and summer time, given as a
+ * POSIX TZ string (no tzdata needed), so that local times ("no zone") are
+ * reproducible and can fall before the epoch.
+ */
+#define FUZZ_TZ "CET-1CEST,M3.5.0,M10.5.0/3"
+
+/* A fixed "now" for the fields enqueue and the worker fill in. */
+#define FUZZ_NOW_MS ((int64_t)1795000000123LL)
+
+#endif
