@@ -420,19 +420,37 @@ for p in "${STARTED[@]}"; do
 done
 out=$(q recover)
 r=$?
-check $r "recover exits 0 ($out)"
+check $r "recover exits 0 ($(tr '\n' ';' <<<"$out" | sed 's/;$//; s/;/; /g'))"
 prune
 for p in "${LIVE[@]}"; do echo "END $p $(now_us)" >>"$EVENTS"; done
 out=$(q worker stop)
 r=$?
-check $r "worker stop exits 0 ($out)"
+check $r "worker stop exits 0 ($(tr '\n' ';' <<<"$out" | sed 's/;$//; s/;/; /g'))"
 stray=$(spool_pids)
 check $((${#stray} > 0)) "no worker or job process of the spool is left" "still running: $(for p in $stray; do tr '\0' ' ' <"/proc/$p/cmdline"; echo " ($p)"; done)"
 
 leases=$(ls -A "$SPOOL/processing")
 check $((${#leases} > 0)) "no lease directory is left in processing/" "$leases"
+# tmp_report: each leftover in tmp/, its writer (HOST.PID.SEQ.RAND or
+# lease.HOST-PID) and what became of that process.
+tmp_report() {
+	local f p st ev
+	for f in "$SPOOL"/tmp/*; do
+		[ -e "$f" ] || [ -L "$f" ] || continue
+		p=${f##*/}
+		p=${p#lease.}
+		p=${p#*[.-]}
+		p=${p%%.*}
+		st=gone
+		if [ -e "/proc/$p" ]; then
+			st=$(ps -o stat=,args= -p "$p" 2>/dev/null)
+		fi
+		ev=$(awk -v p="$p" '$2 == p { printf "%s%s@%s", s, $1, $3; s = " " }' "$EVENTS")
+		echo "${f##*/}: $(stat -c '%s bytes, mtime %Y' "$f"); writer $p: $st; events: ${ev:-none}"
+	done
+}
 leftover=$(ls -A "$SPOOL/tmp")
-check $((${#leftover} > 0)) "tmp/ is empty: nothing left by killed workers" "$(ls -la --time-style=+%s.%N "$SPOOL/tmp")"
+check $((${#leftover} > 0)) "tmp/ is empty: nothing left by killed workers" "$(tmp_report)"
 old=$(find "$SPOOL/tmp" -mindepth 1 ! -newermt "@$((T0 / 1000000))" 2>/dev/null)
 check $((${#old} > 0)) "nothing in tmp/ older than the run" "$old"
 
@@ -471,6 +489,7 @@ check $((${#links} > 0 || nlogs != 2 * N)) "every done job has its 2 logs, none 
 	>"$DIR/attempts" 2>>"$DIR/cli.err"
 awk -v N="$N" -v ATT="$DIR/attempts" -v EV="$EVENTS" -f - "$DIR/attempts" "$EVENTS" "$RESULTS" >"$DIR/analysis" <<'AWK'
 function fail(cat, msg) { nf[cat]++; if (nf[cat] <= 10) print "FAIL", cat, msg }
+function t(us) { return sprintf("%.0f", us) }
 # the life of worker pid p that was running at time s: the index of its
 # last START at or before s; returns the event that ended it (KILL, STOPNOW,
 # STOP, END) in EVK/EVT, "" if none
@@ -499,7 +518,7 @@ FILENAME == EV {
 	if (kind == "overlap") { overlaps++; fail("overlap-lock", id ": a run found the lock of an earlier run held: " $0); next }
 	if (kind == "start") {
 		if (rid in rs) { fail("garbage", "run started twice: " $0); next }
-		rs[rid] = us; ra[rid] = a + 0; rp[rid] = p
+		rs[rid] = us; ra[rid] = a + 0; rp[rid] = p; rj[rid] = id
 		k = ++nr[id]; run[id, k] = rid
 		k = ++nw[p]; wrun[p, k] = rid
 		next
@@ -530,9 +549,9 @@ END {
 		for (j = 1; j <= k; j++) {
 			x = o[j]; s = rs[x]
 			if (s < maxend)
-				fail("overlap-time", id ": run " j " started at " s " before an earlier run ended at " maxend)
+				fail("overlap-time", id ": run " j " started at " t(s) " us, before an earlier run ended at " t(maxend))
 			if (s <= notbefore)
-				fail("overlap-time", id ": run " j " started at " s ", before the worker of run " j - 1 " was killed or stopped at " notbefore)
+				fail("overlap-time", id ": run " j " started at " t(s) " us, before the worker of run " j - 1 " was killed or stopped at " t(notbefore))
 			if ((x in re) && re[x] > maxend) maxend = re[x]
 			if (ra[x] < minatt)
 				fail("attempts", id ": run " j " has attempt " ra[x] ", expected at least " minatt)
@@ -551,15 +570,20 @@ END {
 			dups++
 			p = rp[x]
 			c = cause(p, s); life = LIFE; tend = EVT
+			moved = ""
 			if (c == "KILL" || c == "STOPNOW") {
 				# ... and not have started another job in between
-				for (m = 1; m <= nw[p]; m++) {
+				for (m = 1; m <= nw[p] && moved == ""; m++) {
 					y = wrun[p, m]
 					if (y == x || rs[y] <= s || rs[y] >= tend) continue
 					cause(p, rs[y])
-					if (LIFE == life)
-						fail("unexplained", id ": run " j " on worker " p " was re-run, but that worker started " y " before it was " (c == "KILL" ? "killed" : "stopped"))
+					if (LIFE == life) moved = y
 				}
+			}
+			if (moved != "") {
+				fail("unexplained", id ": run " j " (attempt " ra[x] ") on worker " p " was re-run, but that worker went on to run " rj[moved] " (attempt " ra[moved] ") before it was " (c == "KILL" ? "killed" : "stopped"))
+				minatt = ra[x]
+			} else if (c == "KILL" || c == "STOPNOW") {
 				notbefore = tend
 				if (c == "KILL") { bykill++; minatt = ra[x] + 1 } else { bynow++; minatt = ra[x] }
 				if (!(x in re)) noend++

@@ -7,6 +7,8 @@
 #ifndef QUEUECTL_FUZZ_H
 #define QUEUECTL_FUZZ_H
 
+#include <float.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +34,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * reproducible and can fall before the epoch.
  */
 #define FUZZ_TZ "CET-1CEST,M3.5.0,M10.5.0/3"
+
+/*
+ * a and b are the same number, or differ in the last bit only: cJSON_Print
+ * writes a double with 15 significant digits when that reads back within
+ * DBL_EPSILON (relative), so a rewritten job may lose that bit (for example
+ * "timeout": 0.30000000000000004 is written back as 0.3). Not a queuectl
+ * bug, and harmless for seconds.
+ */
+static inline int
+same_number(double a, double b)
+{
+	return a == b || fabs(a - b) <= fmax(fabs(a), fabs(b)) * DBL_EPSILON;
+}
 
 /* A fixed "now" for the fields enqueue and the worker fill in. */
 #define FUZZ_NOW_MS ((int64_t)1795000000123LL)

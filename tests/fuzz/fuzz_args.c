@@ -218,7 +218,7 @@ enqueue(cJSON *obj, const char *what)
 	CHECK(strcmp(w.id, job.id) == 0 && strcmp(w.command, job.command) == 0 &&
 	    w.state == ST_PENDING && w.priority == job.priority &&
 	    w.attempts == job.attempts && w.max_retries == job.max_retries &&
-	    w.timeout == job.timeout && w.run_at == job.run_at &&
+	    same_number(w.timeout, job.timeout) && w.run_at == job.run_at &&
 	    w.created_at == job.created_at,
 	    "%s: the worker reads another job than enqueue wrote:\n%s", what,
 	    text);

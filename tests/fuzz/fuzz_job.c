@@ -92,7 +92,7 @@ check_same(const struct job *a, const struct job *b, const char *text)
 	    a->max_retries, b->max_retries);
 	CHECK(a->priority == b->priority, "priority %ld became %ld",
 	    a->priority, b->priority);
-	CHECK(a->timeout == b->timeout, "timeout %.17g became %.17g",
+	CHECK(same_number(a->timeout, b->timeout), "timeout %.17g became %.17g",
 	    a->timeout, b->timeout);
 	CHECK(a->run_at == b->run_at, "run_at %lld became %lld",
 	    (long long)a->run_at, (long long)b->run_at);
