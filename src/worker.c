@@ -502,6 +502,24 @@ duplicate_of(struct worker *w, const char *name)
 	return NULL;
 }
 
+/*
+ * Put the claimed job back where it was found, unchanged, and look at it
+ * again in a second (not in a hot loop: our own rename back does not make
+ * it ready sooner, see forget()).
+ */
+static void
+retry_later(struct worker *w, int from, const char *name, const char *id)
+{
+	struct qentry *e;
+
+	if (spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1) {
+		wlog(w, "%s: cannot put back: %s", id, strerror(errno));
+		return;
+	}
+	if ((e = index_add(&w->ix, from, name, 0, 0, 0, w->gen)) != NULL)
+		index_delay(&w->ix, e, now_ms() + 1000);
+}
+
 /* Validate the job now in our lease; the attempt on success, else NULL. */
 static struct attempt *
 take(struct worker *w, int from, const char *name, const char *id)
@@ -516,6 +534,14 @@ take(struct worker *w, int from, const char *name, const char *id)
 	a->pipes[0] = a->pipes[1] = a->logs[0] = a->logs[1] = -1;
 	a->orig = file_read_at(w->lease.dirfd, name, JOB_MAX_BYTES, &a->origlen);
 	if (a->orig == NULL) {
+		if (errno != EFBIG && errno != EINVAL && errno != ELOOP) {
+			/* Not the file's fault (EACCES, EIO, EMFILE...): put it
+			 * back and try again later. */
+			wlog(w, "%s: cannot read: %s", name, strerror(errno));
+			retry_later(w, from, name, id);
+			attempt_free(a);
+			return NULL;
+		}
 		snprintf(why, sizeof why, "%s", errno == EFBIG ?
 		    "job file too large" : "not a regular file");
 		goto bad;
@@ -568,14 +594,6 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	return spawn(w, a);
 }
 
-/* Put the claimed job back where it was found, unchanged. */
-static void
-unclaim(struct worker *w, int from, const char *id)
-{
-	if (spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1)
-		wlog(w, "%s: cannot put back: %s", id, strerror(errno));
-}
-
 /* Claim the best ready job and start it. Returns 1 if one runs. */
 static int
 claim_next(struct worker *w)
@@ -612,11 +630,7 @@ claim_next(struct worker *w)
 			wlog(w, "%s: cannot start: %s", id, strerror(errno));
 			if (spool_replace(w->sp, w->lease.dirfd, name, a->orig,
 			    a->origlen) == 0)
-				unclaim(w, from, id);
-			/* Try it again in a second, not in a hot loop. */
-			if ((e = index_add(&w->ix, from, name, 0, 0, 0,
-			    w->gen)) != NULL)
-				index_delay(&w->ix, e, now_ms() + 1000);
+				retry_later(w, from, name, id);
 			attempt_free(a);
 			return 0;
 		}
@@ -814,7 +828,7 @@ static int
 setup(struct worker *w)
 {
 	static const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE |
-	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR;
+	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
 	char path[PATH_MAX + 16];
 
 	if (setup_signals(w) == -1 ||

@@ -5,7 +5,10 @@
 # N jobs, W workers, and a loop that every CHAOS_KILL_MS kill -9's a random
 # worker and starts a new one; once a third of the jobs are done it runs
 # `worker stop --now`, once two thirds are, `worker stop`, each followed by a
-# fresh set of workers. Every job appends "ID start NS ATTEMPT WORKER RUN" at
+# fresh set of workers. Every other turn, between the kill and the new
+# worker, it also starts a `queuectl recover` and kill -9's it a few
+# milliseconds later, so that reclaims and tmp/ sweeps are cut short too
+# (workers reclaim before they are ready, so the worker kills never do). Every job appends "ID start NS ATTEMPT WORKER RUN" at
 # its start and "ID end NS ..." at its end to a results file, and holds a
 # flock(1) on a file of its own while it runs, so that a run that starts
 # while an earlier run of the same job is still alive is caught in the act.
@@ -319,6 +322,8 @@ start_workers "$WORKERS"
 
 # --- the chaos ----------------------------------------------------------------
 KILLS=0
+RECOVER_KILLS=0
+turn=0
 STOPPED_NOW=0
 did_now=0
 did_graceful=0
@@ -368,6 +373,16 @@ while :; do
 			unset "LIVE[$i]"
 			LIVE=("${LIVE[@]}")
 		fi
+	fi
+	# every other turn, a recover of the lease just killed, cut short
+	turn=$((turn + 1))
+	if [ $((turn % 2)) = 0 ]; then
+		"$QUEUECTL" recover >/dev/null 2>>"$DIR/recover.err" &
+		rp=$!
+		sleep "0.00$((RANDOM % 8))"
+		kill -9 "$rp" 2>/dev/null
+		wait "$rp" 2>/dev/null
+		[ $? = 137 ] && RECOVER_KILLS=$((RECOVER_KILLS + 1))
 	fi
 	# keep WORKERS alive: replace the killed one (and any that died alone)
 	[ "${#LIVE[@]}" -lt "$WORKERS" ] && start_workers $((WORKERS - ${#LIVE[@]}))
@@ -630,7 +645,7 @@ check "$(stat fail_overlap-lock)" "no run of a job started while an earlier run 
 check "$(stat fail_overlap-time)" "no two runs of a job overlapped in time" "$(fails overlap-time)"
 
 # sanitizer reports (ASan/UBSan builds) from the workers and the commands
-san=$(cat "$SPOOL/worker.log" "$DIR/cli.err" "$DIR/enqueue.err" 2>/dev/null |
+san=$(cat "$SPOOL/worker.log" "$DIR/cli.err" "$DIR/enqueue.err" "$DIR/recover.err" 2>/dev/null |
 	grep -E 'ERROR: (Address|Leak|Memory|Thread|UndefinedBehavior)Sanitizer|runtime error:' | head -n 20)
 check $((${#san} > 0)) "no sanitizer report" "$san"
 werr=$(grep -vE 'worker [^ ]+: (started, pid|stopped$|stopped, put back|reclaimed [0-9]+ job)|: [^ ]+: stopped, put back in pending/$' "$SPOOL/worker.log" 2>/dev/null | head -n 20)
@@ -639,6 +654,7 @@ $werr"
 
 SECS=$(((T_END - T0) / 1000000))
 echo "1..$T_N"
+diag "kill -9 of a running recover: $RECOVER_KILLS"
 diag "interrupted runs: $BYKILL by kill -9, $BYNOW by stop --now; $(stat noend) never ended, $(stat completed) had finished their command but their worker was killed before recording it, $(stat completednow) had finished it (or nearly) when stop --now came; $PHANTOM attempts counted that never started"
 echo "chaos: jobs $N, kills $KILLS, interrupted $INTERRUPTED, duplicates $DUPS, lost $LOST, $SECS s"
 if [ "$T_FAIL" -gt 0 ]; then
