@@ -247,12 +247,16 @@ cmd_enqueue(int argc, char **argv)
 	validate(obj, &job);
 	cli_open(&sp);
 	sp.nosync = o.nosync;
+	if (spool_below_floor(&sp))
+		errx(EX_TEMPFAIL_, "the spool's filesystem has less than %g%% "
+		    "free (config min_free): not accepting jobs", sp.cfg.min_free);
 	if (spool_enqueue(&sp, &job, &loc) == -1) {
 		int e = errno;
 
 		if (e == EEXIST)
 			errx(EX_CANTCREAT_, "job %s already exists (in %s/)",
 			    job.id, loc.dir);
+
 		errno = e;
 		err(cli_exit_for(e), "cannot enqueue");
 	}

@@ -18,7 +18,7 @@
 
 const char *const config_keys[] = {
 	"max_retries", "backoff_base", "backoff_max", "timeout", "kill_grace",
-	"log_max_bytes", "sync"
+	"log_max_bytes", "sync", "min_free"
 };
 const size_t config_nkeys = sizeof config_keys / sizeof *config_keys;
 
@@ -32,6 +32,7 @@ config_defaults(struct config *c)
 	c->kill_grace = 5;
 	c->log_max_bytes = 10LL << 20;
 	c->sync = 1;
+	c->min_free = 1;
 }
 
 const char *
@@ -125,7 +126,7 @@ config_set_value(struct config *c, const char *key, const char *value,
 	if (k == NULL) {
 		snprintf(err, errsz, "unknown config key '%s' (known: max_retries,"
 		    " backoff_base, backoff_max, timeout, kill_grace, "
-		    "log_max_bytes, sync)", key);
+		    "log_max_bytes, sync, min_free)", key);
 		return -1;
 	}
 	if (strcmp(k, "max_retries") == 0) {
@@ -146,6 +147,9 @@ config_set_value(struct config *c, const char *key, const char *value,
 	} else if (strcmp(k, "log_max_bytes") == 0) {
 		if (bytes(value, &c->log_max_bytes) == -1)
 			range = "a byte count from 0 to 1T (suffixes k, M, G)";
+	} else if (strcmp(k, "min_free") == 0) {
+		if (number(value, 0, 100, &c->min_free) == -1)
+			range = "a percentage from 0 to 100";
 	} else if (boolean(value, &c->sync) == -1)
 		range = "0 or 1";
 	if (range != NULL) {
@@ -194,6 +198,8 @@ config_get_value(const struct config *c, const char *key, char *buf, size_t n)
 		r = fmt_double(buf, n, c->kill_grace);
 	else if (strcmp(k, "log_max_bytes") == 0)
 		r = snprintf(buf, n, "%lld", c->log_max_bytes);
+	else if (strcmp(k, "min_free") == 0)
+		r = fmt_double(buf, n, c->min_free);
 	else
 		r = snprintf(buf, n, "%d", c->sync);
 	if (r < 0 || (size_t)r >= n) {

@@ -19,6 +19,8 @@ struct config {
 	double kill_grace;     /* seconds, 0..TIMEOUT_LIMIT, default 5 */
 	long long log_max_bytes; /* 0..2^40, default 10 MiB; suffix k/M/G */
 	int sync;              /* 0 or 1, default 1 */
+	double min_free;       /* percent of the spool's filesystem that must stay
+	                        * free for enqueue to accept a job, 0..100, default 1 */
 };
 
 /* Fill c with the defaults. */

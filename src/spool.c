@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
@@ -703,6 +704,17 @@ spool_lock(struct spool *sp)
 		}
 	}
 	return fd;
+}
+
+int
+spool_below_floor(struct spool *sp)
+{
+	struct statvfs vfs;
+
+	if (sp->cfg.min_free <= 0 || fstatvfs(sp->root, &vfs) == -1 ||
+	    vfs.f_blocks == 0)
+		return 0;
+	return (double)vfs.f_bavail * 100 < sp->cfg.min_free * (double)vfs.f_blocks;
 }
 
 int

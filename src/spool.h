@@ -133,6 +133,13 @@ int spool_quarantine(struct spool *sp, int fromfd, const char *name,
     const char *hint, const char *reason);
 
 /*
+ * Is less than config min_free percent of the spool's filesystem free? Then
+ * enqueue refuses new jobs, as mail spools do, so that running jobs can still
+ * record their results.
+ */
+int spool_below_floor(struct spool *sp);
+
+/*
  * Enqueue job: fill id (generated if empty), created_at, state; write it to
  * tmp/, then under SPOOL/lock check that the id is nowhere in the spool and
  * rename it into pending/. EEXIST (with where in loc) if the id exists.

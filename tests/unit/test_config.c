@@ -24,18 +24,40 @@ static void test_defaults(void)
 	is_dbl(c.kill_grace, 5, "default kill_grace");
 	is_int(c.log_max_bytes, 10485760, "default log_max_bytes");
 	is_int(c.sync, 1, "default sync");
+	is_dbl(c.min_free, 1, "default min_free");
+}
+
+static void test_min_free(void)
+{
+	struct config c;
+	char buf[64];
+
+	config_defaults(&c);
+	ok(config_set_value(&c, "min-free", "2.5", err, sizeof err) == 0,
+	    "min-free 2.5 accepted");
+	is_dbl(c.min_free, 2.5, "min_free is 2.5");
+	ok(config_get_value(&c, "min_free", buf, sizeof buf) == 0 &&
+	    strcmp(buf, "2.5") == 0, "config_get_value(min_free) is 2.5");
+	ok(config_set_value(&c, "min_free", "0", err, sizeof err) == 0 &&
+	    c.min_free == 0, "min_free 0 (off) accepted");
+	ok(config_set_value(&c, "min_free", "100.5", err, sizeof err) == -1,
+	    "min_free over 100 refused");
+	ok(strstr(err, "min_free") != NULL && strstr(err, "0 to 100") != NULL,
+	    "the error names the key and the range: %s", err);
+	ok(config_set_value(&c, "min_free", "-1", err, sizeof err) == -1,
+	    "negative min_free refused");
 }
 
 static void test_keys(void)
 {
 	static const char *const want[] = {
 		"max_retries", "backoff_base", "backoff_max", "timeout",
-		"kill_grace", "log_max_bytes", "sync"
+		"kill_grace", "log_max_bytes", "sync", "min_free"
 	};
 	size_t i;
 
-	if (is_int(config_nkeys, 7, "seven config keys"))
-		for (i = 0; i < 7; i++)
+	if (is_int(config_nkeys, 8, "eight config keys"))
+		for (i = 0; i < 8; i++)
 			is_str(config_keys[i], want[i], "config_keys[%zu]", i);
 
 	is_str(config_key_canonical("max_retries"), "max_retries",
@@ -475,6 +497,7 @@ static void test_text_set(void)
 
 int main(void)
 {
+	test_min_free();
 	test_defaults();
 	test_keys();
 	test_set_value();
