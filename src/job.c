@@ -255,16 +255,52 @@ check_numbers(struct job *job, char *err, size_t errsz)
 	return 0;
 }
 
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key that appears twice in obj (top level), or NULL. */
+static const char *
+duplicate_key(const cJSON *obj)
+{
+	const cJSON *it;
+	const char **names, *dup = NULL;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, obj)
+		n++;
+	if (n < 2 || (names = calloc(n, sizeof *names)) == NULL)
+		return NULL;
+	n = 0;
+	cJSON_ArrayForEach(it, obj)
+		names[n++] = it->string;
+	qsort(names, n, sizeof *names, name_cmp);
+	for (size_t i = 1; i < n && dup == NULL; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			dup = names[i];
+	free(names);
+	return dup;
+}
+
 int
 job_from_object(struct job *job, cJSON *obj, const char *name_id, char *err,
     size_t errsz)
 {
+	const char *dup;
 	int64_t ignored;
 
 	memset(job, 0, sizeof *job);
 	job->obj = obj;
 	if (!cJSON_IsObject(obj)) {
 		snprintf(err, errsz, "not a JSON object");
+		goto fail;
+	}
+	/* Readers disagree on which of two equal keys counts (cJSON takes the
+	 * first, jq the last): refuse the ambiguity. */
+	if ((dup = duplicate_key(obj)) != NULL) {
+		snprintf(err, errsz, "duplicate key \"%.64s\"", dup);
 		goto fail;
 	}
 	if (alias_run_after(obj, err, errsz) == -1 ||
@@ -302,6 +338,42 @@ has_escaped_nul(const char *buf, size_t len)
 	return 0;
 }
 
+/* Is buf (len bytes) well-formed UTF-8 (no overlongs, no surrogates, at
+ * most U+10FFFF)? */
+static int
+utf8_valid(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p++;
+		size_t n;
+		unsigned long cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if ((size_t)(end - p) < n)
+			return 0;
+		for (size_t i = 0; i < n; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (*p & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
 int
 job_parse(struct job *job, const char *buf, size_t len, const char *name_id,
     char *err, size_t errsz)
@@ -316,6 +388,10 @@ job_parse(struct job *job, const char *buf, size_t len, const char *name_id,
 	}
 	if (memchr(buf, '\0', len) != NULL || has_escaped_nul(buf, len)) {
 		snprintf(err, errsz, "invalid JSON: contains a NUL character");
+		return -1;
+	}
+	if (!utf8_valid((const unsigned char *)buf, len)) {
+		snprintf(err, errsz, "invalid JSON: not valid UTF-8");
 		return -1;
 	}
 	obj = cJSON_ParseWithLengthOpts(buf, len, &end, 0);

@@ -646,8 +646,45 @@ static void test_err_small(void)
 	    "reason truncated into a small err buffer, NUL-terminated");
 }
 
+/* Refused: duplicate keys, invalid UTF-8; accepted: valid multibyte. */
+static void test_hostile(void)
+{
+	static const char *const bad[] = {
+		"{\"command\":\"a\",\"command\":\"b\"}",
+		"{\"command\":\"a\",\"priority\":1,\"priority\":2}",
+		"{\"command\":\"\xff\"}",
+		"{\"command\":\"\xc0\xaf\"}",             /* overlong '/' */
+		"{\"command\":\"\xed\xa0\x80\"}",         /* surrogate */
+		"{\"command\":\"\xf4\x90\x80\x80\"}",     /* above U+10FFFF */
+		"{\"command\":\"\xe2\x82\"}",             /* truncated */
+	};
+	struct job j;
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ok(job_parse(&j, bad[i], strlen(bad[i]), NULL, err, sizeof err) == -1,
+		    "hostile input %zu refused (%s)", i, err);
+		job_free(&j);
+	}
+	ok(job_parse(&j, bad[0], strlen(bad[0]), NULL, err, sizeof err) == -1 &&
+	    strstr(err, "duplicate key") != NULL, "duplicate key named: %s", err);
+	job_free(&j);
+	static const char good1[] =
+	    "{\"command\":\"echo \xe2\x82\xac \xf0\x9f\x98\x80\"}";
+	static const char good2[] =
+	    "{\"command\":\"x\",\"meta\":{\"a\":1,\"b\":{\"a\":2}}}";
+
+	err[0] = '\0';
+	ok(job_parse(&j, good1, strlen(good1), NULL, err, sizeof err) == 0,
+	    "valid UTF-8 accepted (%s)", err);
+	job_free(&j);
+	ok(job_parse(&j, good2, strlen(good2), NULL, err, sizeof err) == 0,
+	    "equal keys in different nested objects accepted (%s)", err);
+	job_free(&j);
+}
+
 int main(void)
 {
+	test_hostile();
 	test_states();
 	test_minimal();
 	test_full();

@@ -1,0 +1,54 @@
+#!/bin/bash
+# 21-hostile: hostile job data, through enqueue and as drop-in files: 100 MB
+# of JSON, 10,000 levels of nesting, duplicate keys, wrong types, huge
+# numbers, invalid UTF-8. Each is refused (enqueue, 65) or quarantined with
+# its reason and its bytes kept (drop-in); the worker keeps running.
+. "$(dirname "$0")/../lib.sh"
+
+q init >/dev/null
+python3 - "$TEST_DIR" <<'PY'
+import sys
+d = sys.argv[1]
+with open(d + "/big.json", "w") as f:
+    f.write('{"command":"true","pad":"' + "A" * (100 * 1024 * 1024) + '"}')
+with open(d + "/deep.json", "w") as f:
+    f.write('{"command":"true","x":' + "[" * 10000 + "]" * 10000 + "}")
+cases = {
+    "dupkey": b'{"command":"echo a","command":"rm -rf /tmp/nothing"}',
+    "wrongtype": b'{"command":["echo","a"]}',
+    "hugeprio": b'{"command":"true","priority":1e300}',
+    "negretries": b'{"command":"true","max_retries":-1}',
+    "hugetimeout": b'{"command":"true","timeout":99999999999}',
+    "badutf8": b'{"command":"echo \xff\xfe"}',
+    "nan": b'{"command":"true","priority":NaN}',
+}
+for name, data in cases.items():
+    with open(d + "/" + name + ".json", "wb") as f:
+        f.write(data)
+PY
+names="big deep dupkey wrongtype hugeprio negretries hugetimeout badutf8 nan"
+
+for n in $names; do
+	Q_TIMEOUT=30 run q enqueue - <"$TEST_DIR/$n.json"
+	rc_is 65 "enqueue - of $n is refused (65)"
+done
+check "nothing was enqueued" test "$(count_json "$SPOOL/pending")" -eq 0
+
+fg_worker
+for n in $names; do
+	cp "$TEST_DIR/$n.json" "$SPOOL/tmp/$n"
+	mv "$SPOOL/tmp/$n" "$SPOOL/pending/$n.json"
+done
+for n in $names; do
+	wait_for 30 "drop-in $n is quarantined" exists "$SPOOL/dead/$n.reason"
+	check "... its bytes are kept" cmp -s "$TEST_DIR/$n.json" "$SPOOL/dead/$n.invalid"
+done
+like "$(cat "$SPOOL/dead/big.reason")" "too large" "the 100 MB file: reason says too large"
+like "$(cat "$SPOOL/dead/dupkey.reason")" "duplicate key" "duplicate keys: reason names them"
+like "$(cat "$SPOOL/dead/badutf8.reason")" "UTF-8" "invalid UTF-8: reason says so"
+runq enqueue --id after 'echo still here'
+wait_for 20 "the worker still runs jobs afterwards" exists "$SPOOL/done/after.json"
+check "the worker is alive" alive "$FG_PID"
+rm -f "$SPOOL/dead/big.invalid" "$TEST_DIR/big.json"
+
+done_testing
