@@ -3,6 +3,8 @@
 #   make check      unit tests, integration tests, the same under ASan+UBSan,
 #                   valgrind memcheck; ends with "N passed, N failed"
 #   make memcheck   only the valgrind part of make check
+#   make chaos      2,000 jobs under kill -9 (tests/chaos.sh; CHAOS_JOBS=N)
+#   make fuzz       the libFuzzer harnesses, 10 min each (tests/fuzz/)
 #   make demo       a short tour on a temporary spool
 #   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured
 
@@ -62,6 +64,12 @@ check: deps
 memcheck: deps queuectl
 	@MEMCHECK=1 TESTS=none QUEUECTL=./queuectl bash tests/run.sh
 
+chaos: queuectl
+	@QUEUECTL=./queuectl bash tests/chaos.sh
+
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash tests/fuzz/run.sh
+
 demo: queuectl
 	@sh tests/demo.sh ./queuectl
 
@@ -81,4 +89,4 @@ uninstall:
 clean:
 	rm -rf build queuectl
 
-.PHONY: all deps check memcheck demo lint install uninstall clean
+.PHONY: all deps check memcheck chaos fuzz demo lint install uninstall clean

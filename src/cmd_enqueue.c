@@ -47,7 +47,27 @@ read_stdin(size_t *len)
 	return buf;
 }
 
-/* The shell command for words: one word as is, several quoted and joined. */
+/*
+ * Would sh read word, first on a line, as other than a command name: a
+ * reserved word, or an assignment NAME=value?
+ */
+static int
+not_a_command_name(const char *word)
+{
+	static const char *const reserved[] = { "!", "{", "}", "case", "do",
+	    "done", "elif", "else", "esac", "fi", "for", "if", "in", "then",
+	    "until", "while" };
+	size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+		if (strcmp(word, reserved[i]) == 0)
+			return 1;
+	return n > 0 && word[n] == '=' && !(word[0] >= '0' && word[0] <= '9');
+}
+
+/* The shell command for words: one word as is, several quoted and joined
+ * (the first always as a command name, as nq and task-spooler run it). */
 static char *
 join_words(int n, char **words)
 {
@@ -58,8 +78,13 @@ join_words(int n, char **words)
 		errx(EX_OSERR_, "out of memory");
 	if (n == 1)
 		q[0] = strdup(words[0]);
-	for (int i = 0; n > 1 && i < n; i++)
-		q[i] = shell_quote(words[i]);
+	for (int i = 0; n > 1 && i < n; i++) {
+		if (i > 0 || !not_a_command_name(words[0]) ||
+		    strchr(words[0], '\'') != NULL)
+			q[i] = shell_quote(words[i]);
+		else if (asprintf(&q[0], "'%s'", words[0]) == -1)
+			q[0] = NULL;
+	}
 	for (int i = 0; i < n; i++) {
 		if (q[i] == NULL)
 			errx(EX_OSERR_, "out of memory");

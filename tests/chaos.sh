@@ -4,31 +4,36 @@
 #
 # N jobs, W workers, and a loop that every CHAOS_KILL_MS kill -9's a random
 # worker and starts a new one; once a third of the jobs are done it runs
-# `worker stop --now`, once two thirds are, `worker stop`, each followed by a
-# fresh set of workers. Every other turn, between the kill and the new
+# `worker stop --now`, once two thirds are, `worker stop`, each followed by
+# a fresh set of workers. Every other turn, between the kill and the new
 # worker, it also starts a `queuectl recover` and kill -9's it a few
 # milliseconds later, so that reclaims and tmp/ sweeps are cut short too
-# (workers reclaim before they are ready, so the worker kills never do). Every job appends "ID start NS ATTEMPT WORKER RUN" at
-# its start and "ID end NS ..." at its end to a results file, and holds a
-# flock(1) on a file of its own while it runs, so that a run that starts
-# while an earlier run of the same job is still alive is caught in the act.
-# When every job is in done/, the loop stops; `recover` and `worker stop`
-# then must leave a clean spool, and the spool and the results file must
-# show:
+# (a worker reclaims before it is ready, so worker kills never do that).
+#
+# Every job appends "ID start NS ATTEMPT WORKER RUN" when it starts and
+# "ID end NS ATTEMPT WORKER RUN" when it ends to a results file, and holds a
+# flock(1) on a file of its own while it runs: a run that starts while an
+# earlier run of the same job is still alive is caught in the act.
+#
+# When every job is in done/ the loop stops; `recover` and `worker stop`
+# must then leave a clean spool, and the spool and the results file show:
 #   - every job in done/ exactly once, no job file anywhere else, nothing
 #     quarantined, no lease directory left, tmp/ empty;
 #   - every job's last run completed, and its done json says exit 0 and the
-#     same attempt number as that run;
-#   - a job ran more than once only if its worker was killed (kill -9) or
-#     stopped (--now) during the earlier run: runs are matched to worker
-#     lives from the log of starts, kills and stops; the worker must not
-#     have started any other job between that run and its death;
-#   - attempt numbers: +1 after a kill, +0 after stop --now; attempts counted
-#     without a run ("phantoms", a kill between the claim and the exec) plus
+#     attempt number of that run;
+#   - a job ran again only if the worker of its earlier run was killed
+#     (kill -9) or stopped (--now) under it: runs are matched to worker
+#     lives from this script's log of starts, kills and stops, and that
+#     worker must not have started another job between the run and its end;
+#   - attempt numbers go +1 after a kill, +0 after stop --now; attempts
+#     counted that never ran (a kill between the claim and the exec) plus
 #     kill-interrupted runs are at most the number of kills;
-#   - no two runs of a job overlapped: no run found the job's lock held, no
-#     run started between another run's start and end, none started before
+#   - no two runs of a job overlapped: no run found the job's lock held,
+#     none started between another run's start and end, none started before
 #     the worker of the previous run was killed or stopped.
+# "interrupted" counts the runs cut short by a kill or stop --now, whether
+# or not their command got to its end before the reclaim killed it;
+# "duplicates" counts the runs beyond one per job: the two must be equal.
 # Output: TAP, then "chaos: jobs J, kills K, interrupted I, duplicates D,
 # lost L, S s". Exit status 1 on any failure.
 #
@@ -425,12 +430,19 @@ check $((finished == 0)) "all $N jobs reached done/ within ${DEADLINE}s ($(ndone
 $(lease_report)"
 
 # --- the end: recover, stop, look -------------------------------------------------
-# The killed workers must be gone (and their locks free) before recover.
+# The killed workers must be dead (their locks free) before recover, and
+# preferably reaped too: the tmp/ sweep keeps the files of a pid that still
+# exists, and a zombie does until its parent (init, here) reaps it. Some
+# container inits reap only every few seconds: wait up to 5 s for that.
 gone_deadline=$(($(now_us) + 10000000))
+reap_deadline=$(($(now_us) + 5000000))
 for p in "${STARTED[@]}"; do
 	for l in "${LIVE[@]}"; do [ "$p" = "$l" ] && continue 2; done
 	while alive "$p" && ours "$p" && [ "$(now_us)" -lt "$gone_deadline" ]; do
 		sleep 0.02
+	done
+	while [ -e "/proc/$p" ] && ! alive "$p" && [ "$(now_us)" -lt "$reap_deadline" ]; do
+		sleep 0.05
 	done
 done
 out=$(q recover)
@@ -462,6 +474,10 @@ tmp_report() {
 		fi
 		ev=$(awk -v p="$p" '$2 == p { printf "%s%s@%s", s, $1, $3; s = " " }' "$EVENTS")
 		echo "${f##*/}: $(stat -c '%s bytes, mtime %Y' "$f"); writer $p: $st; events: ${ev:-none}"
+		case $st in
+		Z*) echo "  (writer $p is dead but not yet reaped by its parent, a zombie; the sweep keeps the files of a pid that kill(pid, 0) finds)" ;;
+		gone) echo "  (writer $p is gone: recover should have removed this)" ;;
+		esac
 	done
 }
 leftover=$(ls -A "$SPOOL/tmp")

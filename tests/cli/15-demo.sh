@@ -26,6 +26,15 @@ rc_is 0 "JSON with a run_at in another form is accepted"
 jq_ok "run_at is stored in canonical UTC form" "$SPOOL/pending/$out.json" \
 	'.run_at == "2030-01-02T02:04:05.000Z"'
 
+runq enqueue --id kw -- if true
+rc_is 0 "enqueue -- if true"
+jq_ok "a reserved word first is quoted: run as a command name" "$SPOOL/pending/kw.json" \
+	'.command == "'"'"'if'"'"' true"'
+runq enqueue --id asg -- A=1 env
+jq_ok "an assignment first is quoted: run as a command name" "$SPOOL/pending/asg.json" \
+	'.command == "'"'"'A=1'"'"' env"'
+rm -f "$SPOOL/pending/kw.json" "$SPOOL/pending/asg.json"
+
 # --- worker start --count=N ----------------------------------------------------
 runq worker start --count=2
 rc_is 0 "worker start --count=2"

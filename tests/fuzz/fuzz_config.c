@@ -25,35 +25,51 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Two valid values per key, in config_keys order. */
-static const char *const alt_values[][2] = {
-	{ "7", "0" },              /* max_retries */
-	{ "1.5", "3" },            /* backoff_base */
-	{ "60", "0.25" },          /* backoff_max */
-	{ "30", "0" },             /* timeout */
-	{ "2.5", "0" },            /* kill_grace */
-	{ "1048576", "0" },        /* log_max_bytes */
-	{ "0", "1" },              /* sync */
+/* Two valid values for each key; a key not listed here (a new one) gets
+ * its default value and the value of c. */
+static const struct {
+	const char *key, *v[2];
+} alt_values[] = {
+	{ "max_retries", { "7", "0" } },
+	{ "backoff_base", { "1.5", "3" } },
+	{ "backoff_max", { "60", "0.25" } },
+	{ "timeout", { "30", "0" } },
+	{ "kill_grace", { "2.5", "0" } },
+	{ "log_max_bytes", { "1048576", "0" } },
+	{ "sync", { "0", "1" } },
+	{ "min_free", { "5", "0.5" } },
 };
 
+/* Value number i (0 or 1) to set key to, into buf. */
+static void
+alt_value(const char *key, int i, const struct config *c, char *buf,
+    size_t n)
+{
+	struct config d;
+
+	for (size_t j = 0; j < sizeof alt_values / sizeof *alt_values; j++)
+		if (strcmp(alt_values[j].key, key) == 0) {
+			snprintf(buf, n, "%s", alt_values[j].v[i]);
+			return;
+		}
+	config_defaults(&d);
+	CHECK(config_get_value(i ? c : &d, key, buf, n) == 0, "get %s", key);
+}
+
+/* a and b hold the same settings: every key prints the same. */
 static void
 check_same(const struct config *a, const struct config *b, const char *what,
     const char *text)
 {
-	CHECK(a->max_retries == b->max_retries, "%s: max_retries %ld vs %ld\n%s",
-	    what, a->max_retries, b->max_retries, text);
-	CHECK(a->backoff_base == b->backoff_base, "%s: backoff_base %.17g vs "
-	    "%.17g\n%s", what, a->backoff_base, b->backoff_base, text);
-	CHECK(a->backoff_max == b->backoff_max, "%s: backoff_max %.17g vs "
-	    "%.17g\n%s", what, a->backoff_max, b->backoff_max, text);
-	CHECK(a->timeout == b->timeout, "%s: timeout %.17g vs %.17g\n%s", what,
-	    a->timeout, b->timeout, text);
-	CHECK(a->kill_grace == b->kill_grace, "%s: kill_grace %.17g vs "
-	    "%.17g\n%s", what, a->kill_grace, b->kill_grace, text);
-	CHECK(a->log_max_bytes == b->log_max_bytes, "%s: log_max_bytes %lld vs "
-	    "%lld\n%s", what, a->log_max_bytes, b->log_max_bytes, text);
-	CHECK(a->sync == b->sync, "%s: sync %d vs %d\n%s", what, a->sync,
-	    b->sync, text);
+	char va[64], vb[64];
+
+	for (size_t i = 0; i < config_nkeys; i++) {
+		CHECK(config_get_value(a, config_keys[i], va, sizeof va) == 0 &&
+		    config_get_value(b, config_keys[i], vb, sizeof vb) == 0,
+		    "config_get_value %s", config_keys[i]);
+		CHECK(strcmp(va, vb) == 0, "%s: %s is %s, expected %s\n%s",
+		    what, config_keys[i], vb, va, text);
+	}
 }
 
 /* The values of c are in their documented ranges. */
@@ -93,11 +109,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	struct config c, d, e, want;
-	char err[512], val[64], key[32], *out;
+	char err[512], val[64], key[32], v[64], *out;
 	int ok;
 
-	CHECK(config_nkeys == sizeof alt_values / sizeof *alt_values,
-	    "config_keys changed: update alt_values");
 	config_defaults(&c);
 	err[0] = '\0';
 	ok = config_parse(&c, text, size, err, sizeof err) == 0;
@@ -108,7 +122,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const char *k = config_keys[i];
-		const char *v = alt_values[i][size > i && (data[i] & 1)];
 
 		CHECK(config_key_canonical(k) == k, "canonical %s", k);
 		dashed(k, key, sizeof key);
@@ -126,6 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 
 		/* config set KEY VALUE on this file, under either spelling */
+		alt_value(k, size > i && (data[i] & 1), &c, v, sizeof v);
 		out = config_text_set(text, size, (i + size) & 1 ? key : k, v);
 		CHECK(out != NULL, "config_text_set failed");
 		CHECK(strlen(out) > 0 && out[strlen(out) - 1] == '\n',

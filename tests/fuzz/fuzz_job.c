@@ -11,7 +11,8 @@
  *   - what job_serialize writes parses back to the same job and serializes
  *     to the same text (the worker rewrites files it has accepted);
  *   - after the changes a worker makes (job_set_*), the file still parses
- *     under its id and holds the new values.
+ *     under its id and holds the new values;
+ *   - a file whose name is not a valid id is refused whatever it holds.
  * Memory errors, leaks and undefined behaviour are caught by the sanitizers.
  */
 #include <math.h>
@@ -188,10 +189,25 @@ one(const uint8_t *data, size_t size, const char *name_id)
 	free(text);
 }
 
+/* A file whose name is not a valid id ("pending/.job1.json") is refused,
+ * whatever it holds. */
+static void
+bad_name(const uint8_t *data, size_t size)
+{
+	char err[512];
+	struct job j;
+
+	err[0] = '\0';
+	CHECK(job_parse(&j, (const char *)data, size, ".job1", err,
+	    sizeof err) == -1, "accepted a job from the file .job1.json");
+	check_refusal(err);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	one(data, size, NULL);
 	one(data, size, "job1");
+	bad_name(data, size);
 	return 0;
 }
