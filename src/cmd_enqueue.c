@@ -21,6 +21,13 @@ struct enq_opts {
 	int nosync;
 };
 
+/* The options' values, checked. */
+struct enq_vals {
+	long priority, max_retries;
+	double timeout;
+	char run_at[TIME_BUFSZ];
+};
+
 /* Read all of stdin (at most JOB_MAX_BYTES). */
 static char *
 read_stdin(size_t *len)
@@ -129,40 +136,54 @@ put(cJSON *obj, const char *key, cJSON *item)
 		cJSON_AddItemToObject(obj, key, item);
 }
 
-/* Apply the options to the job object. */
+/*
+ * Check every option and turn it into its JSON value, before anything is
+ * allocated: a bad option exits 64 with nothing to free.
+ */
 static void
-apply_opts(cJSON *obj, const struct enq_opts *o)
+parse_opts(const struct enq_opts *o, struct enq_vals *v)
 {
-	char buf[TIME_BUFSZ];
-	int64_t ms;
+	int64_t ms = 0;
 
-	if (o->id != NULL)
-		put(obj, "id", cJSON_CreateString(o->id));
 	if (o->priority != NULL)
-		put(obj, "priority", cJSON_CreateNumber((double)int_opt("priority",
-		    o->priority, -PRIORITY_LIMIT, PRIORITY_LIMIT)));
+		v->priority = int_opt("priority", o->priority,
+		    -PRIORITY_LIMIT, PRIORITY_LIMIT);
 	if (o->max_retries != NULL)
-		put(obj, "max_retries", cJSON_CreateNumber((double)int_opt(
-		    "max-retries", o->max_retries, 0, RETRIES_LIMIT)));
+		v->max_retries = int_opt("max-retries", o->max_retries, 0,
+		    RETRIES_LIMIT);
 	if (o->timeout != NULL) {
 		if (duration_parse(o->timeout, &ms) == -1 ||
 		    ms > (int64_t)(TIMEOUT_LIMIT * 1000))
 			errx(EX_USAGE_, "--timeout: must be a number of seconds "
 			    "from 0 to %.0f", TIMEOUT_LIMIT);
-		put(obj, "timeout", cJSON_CreateNumber((double)ms / 1000));
+		v->timeout = (double)ms / 1000;
 	}
-	if (o->run_at != NULL) {
-		if (time_parse(o->run_at, &ms) == -1)
-			errx(EX_USAGE_, "--run-at: not a time: %s (use "
-			    "2026-11-22T10:30:00Z)", o->run_at);
-		put(obj, "run_at", cJSON_CreateString(time_format(ms, buf)));
-	}
+	if (o->run_at != NULL && time_parse(o->run_at, &ms) == -1)
+		errx(EX_USAGE_, "--run-at: not a time: %s (use "
+		    "2026-11-22T10:30:00Z)", o->run_at);
 	if (o->delay != NULL) {
 		if (duration_parse(o->delay, &ms) == -1)
 			errx(EX_USAGE_, "--delay: not a duration: %s", o->delay);
-		put(obj, "run_at", cJSON_CreateString(time_format(now_ms() + ms,
-		    buf)));
+		ms += now_ms();
 	}
+	if (o->run_at != NULL || o->delay != NULL)
+		time_format(ms, v->run_at);
+}
+
+/* Set the fields that options gave on the job object. */
+static void
+apply_opts(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v)
+{
+	if (o->id != NULL)
+		put(obj, "id", cJSON_CreateString(o->id));
+	if (o->priority != NULL)
+		put(obj, "priority", cJSON_CreateNumber((double)v->priority));
+	if (o->max_retries != NULL)
+		put(obj, "max_retries", cJSON_CreateNumber((double)v->max_retries));
+	if (o->timeout != NULL)
+		put(obj, "timeout", cJSON_CreateNumber(v->timeout));
+	if (o->run_at != NULL || o->delay != NULL)
+		put(obj, "run_at", cJSON_CreateString(v->run_at));
 }
 
 /* Build the job object from the words after the options. */
@@ -181,8 +202,10 @@ job_object(int n, char **words)
 			errx(EX_OSERR_, "out of memory");
 		else
 			len = strlen(buf);
-		if (job_parse(&job, buf, len, NULL, err, sizeof err) == -1)
+		if (job_parse(&job, buf, len, NULL, err, sizeof err) == -1) {
+			free(buf);
 			errx(EX_DATAERR_, "bad job: %s", err);
+		}
 		free(buf);
 		obj = job.obj;        /* options are applied to the object */
 		job.obj = NULL;
@@ -205,8 +228,10 @@ validate(cJSON *obj, struct job *job)
 	cJSON_Delete(obj);
 	if (text == NULL)
 		errx(EX_OSERR_, "out of memory");
-	if (job_parse(job, text, strlen(text), NULL, err, sizeof err) == -1)
+	if (job_parse(job, text, strlen(text), NULL, err, sizeof err) == -1) {
+		free(text);
 		errx(EX_DATAERR_, "bad job: %s", err);
+	}
 	free(text);
 }
 
@@ -226,6 +251,7 @@ cmd_enqueue(int argc, char **argv)
 	};
 	const struct cmd *c = cli_find("enqueue");
 	struct enq_opts o = { 0 };
+	struct enq_vals v = { 0 };
 	struct spool_loc loc;
 	struct spool sp;
 	struct job job;
@@ -264,8 +290,9 @@ cmd_enqueue(int argc, char **argv)
 	if (o.id != NULL && !id_valid(o.id))
 		errx(EX_DATAERR_, "invalid id: must match "
 		    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+	parse_opts(&o, &v);
 	obj = job_object(argc - optind, argv + optind);
-	apply_opts(obj, &o);
+	apply_opts(obj, &o, &v);
 	if (cJSON_GetObjectItemCaseSensitive(obj, "cwd") == NULL &&
 	    getcwd(cwd, sizeof cwd) != NULL)
 		put(obj, "cwd", cJSON_CreateString(cwd));
