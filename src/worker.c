@@ -598,7 +598,7 @@ begin(struct worker *w, struct attempt *a, const char *name)
 static int
 claim_next(struct worker *w)
 {
-	char err[256], name[ID_MAX + 16], id[ID_MAX + 1];
+	char err[256], name[NAME_MAX + 1], id[ID_MAX + 1];
 	struct qentry *e;
 	struct attempt *a;
 	int from;
