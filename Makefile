@@ -1,7 +1,8 @@
 # queuectl - see README.md.
 #   make            build ./queuectl
 #   make check      unit tests, integration tests, the same under ASan+UBSan,
-#                   valgrind memcheck; ends with "N passed, N failed"
+#                   valgrind memcheck, 20 s of each fuzzer; ends with
+#                   "N passed, N failed"
 #   make memcheck   only the valgrind part of make check
 #   make chaos      2,000 jobs under kill -9 (tests/chaos.sh; CHAOS_JOBS=N)
 #   make fuzz       the libFuzzer harnesses, 10 min each (tests/fuzz/)
@@ -53,12 +54,12 @@ build/unit/%: tests/unit/%.c tests/unit/tap.h $(LIBOBJS)
 	$(CC) $(QCFLAGS) $(CPPFLAGS) $(CFLAGS) -Isrc -o $@ $< $(LIBOBJS) $(LIBS)
 
 deps:
-	@sh tests/deps.sh
+	@sh tests/deps.sh test
 
 check: WERROR = -Werror
 check: deps
 	$(MAKE) WERROR=-Werror queuectl build/asan/queuectl build/test/queuectl $(UNIT)
-	@UNIT_TESTS="$(UNIT)" ASAN_QUEUECTL=build/asan/queuectl MEMCHECK=1 \
+	@UNIT_TESTS="$(UNIT)" ASAN_QUEUECTL=build/asan/queuectl MEMCHECK=1 FUZZ=1 \
 	    CRASH_QUEUECTL=build/test/queuectl QUEUECTL=./queuectl bash tests/run.sh
 
 memcheck: deps queuectl

@@ -54,62 +54,6 @@ read_stdin(size_t *len)
 	return buf;
 }
 
-/*
- * Would sh read word, first on a line, as other than a command name: a
- * reserved word, or an assignment NAME=value?
- */
-static int
-not_a_command_name(const char *word)
-{
-	static const char *const reserved[] = { "!", "{", "}", "case", "do",
-	    "done", "elif", "else", "esac", "fi", "for", "if", "in", "then",
-	    "until", "while" };
-	size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-
-	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-		if (strcmp(word, reserved[i]) == 0)
-			return 1;
-	return n > 0 && word[n] == '=' && !(word[0] >= '0' && word[0] <= '9');
-}
-
-/* The shell command for words: one word as is, several quoted and joined
- * (the first always as a command name, as nq and task-spooler run it). */
-static char *
-join_words(int n, char **words)
-{
-	size_t len = 1;
-	char *out, **q = calloc((size_t)n, sizeof *q);
-
-	if (q == NULL)
-		errx(EX_OSERR_, "out of memory");
-	if (n == 1)
-		q[0] = strdup(words[0]);
-	for (int i = 0; n > 1 && i < n; i++) {
-		if (i > 0 || !not_a_command_name(words[0]) ||
-		    strchr(words[0], '\'') != NULL)
-			q[i] = shell_quote(words[i]);
-		else if (asprintf(&q[0], "'%s'", words[0]) == -1)
-			q[0] = NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		if (q[i] == NULL)
-			errx(EX_OSERR_, "out of memory");
-		len += strlen(q[i]) + 1;
-	}
-	if ((out = malloc(len)) == NULL)
-		errx(EX_OSERR_, "out of memory");
-	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(out, " ");
-		strcat(out, q[i]);
-		free(q[i]);
-	}
-	free(q);
-	return out;
-}
-
 /* Parse an integer option in [lo, hi] or exit 64. */
 static long
 int_opt(const char *name, const char *s, long lo, long hi)
@@ -211,7 +155,13 @@ job_object(int n, char **words)
 		job.obj = NULL;
 		return obj;
 	}
-	cmd = join_words(n, words);
+	if ((cmd = shell_join(n, words)) == NULL)
+		errx(EX_OSERR_, "out of memory");
+	if (!utf8_valid(cmd, strlen(cmd))) {
+		free(cmd);
+		errx(EX_DATAERR_, "the command is not valid UTF-8 (a job file "
+		    "is JSON, which holds only UTF-8 text)");
+	}
 	if ((obj = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(obj, "command", cmd) == NULL)
 		errx(EX_OSERR_, "out of memory");

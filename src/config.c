@@ -246,11 +246,18 @@ int
 config_parse(struct config *c, const char *text, size_t len, char *err,
     size_t errsz)
 {
-	char *copy = strndup(text, len), *line, *next, *key, *value;
+	const char *nul = memchr(text, '\0', len);
+	char *copy, *line, *next, *key, *value;
 	char msg[256];
 	int lineno = 0, r = 0;
 
-	if (copy == NULL) {
+	if (nul != NULL) {
+		for (const char *p = text; p < nul; p++)
+			lineno += *p == '\n';
+		snprintf(err, errsz, "line %d: a NUL byte", lineno + 1);
+		return -1;
+	}
+	if ((copy = strndup(text, len)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
@@ -297,7 +304,9 @@ config_text_set(const char *text, size_t len, const char *key,
 		    config_key_canonical(k) == canon;
 
 		free(line);
-		if (same && !replaced) {
+		if (memchr(p, '\0', n) != NULL)
+			;       /* a line with a NUL byte is no setting: dropped */
+		else if (same && !replaced) {
 			o += sprintf(o, "%s = %s\n", canon, value);
 			replaced = 1;
 		} else if (!same) {

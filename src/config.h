@@ -49,7 +49,8 @@ int config_get_value(const struct config *c, const char *key, char *buf,
 
 /*
  * Parse the text of a config file (len bytes) over c (which should hold the
- * defaults). Returns 0, or -1 with "line N: ..." in err.
+ * defaults). Returns 0, or -1 with "line N: ..." in err (a NUL byte
+ * anywhere is refused).
  */
 int config_parse(struct config *c, const char *text, size_t len, char *err,
     size_t errsz);
@@ -57,7 +58,8 @@ int config_parse(struct config *c, const char *text, size_t len, char *err,
 /*
  * Set key = value in the file text (len bytes): replace the line that sets
  * this key (under either spelling), or append one. Comments and other lines
- * are kept. Returns a malloc'ed new text, or NULL (ENOMEM).
+ * are kept; a line with a NUL byte is dropped. Returns a malloc'ed new
+ * text, or NULL (ENOMEM).
  */
 char *config_text_set(const char *text, size_t len, const char *key,
     const char *value);

@@ -10,6 +10,8 @@
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
+#define LIBBSD_OPENBSD_VIS      /* the historical vis(3) API; silences a warning */
+#include <bsd/vis.h>
 
 #include "job.h"
 #include "util.h"
@@ -300,7 +302,13 @@ job_from_object(struct job *job, cJSON *obj, const char *name_id, char *err,
 	/* Readers disagree on which of two equal keys counts (cJSON takes the
 	 * first, jq the last): refuse the ambiguity. */
 	if ((dup = duplicate_key(obj)) != NULL) {
-		snprintf(err, errsz, "duplicate key \"%.64s\"", dup);
+		char shown[64 * 4 + 1];
+		size_t n = strnlen(dup, 64);
+
+		if (strnvisx(shown, sizeof shown, dup, n, VIS_CSTYLE | VIS_NL |
+		    VIS_TAB | VIS_OCTAL | VIS_DQ) == -1)
+			strlcpy(shown, "?", sizeof shown);
+		snprintf(err, errsz, "duplicate key \"%s\"", shown);
 		goto fail;
 	}
 	if (alias_run_after(obj, err, errsz) == -1 ||
@@ -338,42 +346,6 @@ has_escaped_nul(const char *buf, size_t len)
 	return 0;
 }
 
-/* Is buf (len bytes) well-formed UTF-8 (no overlongs, no surrogates, at
- * most U+10FFFF)? */
-static int
-utf8_valid(const unsigned char *p, size_t len)
-{
-	const unsigned char *end = p + len;
-
-	while (p < end) {
-		unsigned char c = *p++;
-		size_t n;
-		unsigned long cp;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		if ((size_t)(end - p) < n)
-			return 0;
-		for (size_t i = 0; i < n; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (*p & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-	}
-	return 1;
-}
-
 int
 job_parse(struct job *job, const char *buf, size_t len, const char *name_id,
     char *err, size_t errsz)
@@ -390,7 +362,7 @@ job_parse(struct job *job, const char *buf, size_t len, const char *name_id,
 		snprintf(err, errsz, "invalid JSON: contains a NUL character");
 		return -1;
 	}
-	if (!utf8_valid((const unsigned char *)buf, len)) {
+	if (!utf8_valid(buf, len)) {
 		snprintf(err, errsz, "invalid JSON: not valid UTF-8");
 		return -1;
 	}

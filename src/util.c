@@ -143,7 +143,11 @@ time_parse(const char *s, int64_t *ms)
 	t = local ? mktime(&tm) : timegm(&tm);
 	if (t == (time_t)-1 || tm.tm_mday != d)
 		goto bad;
-	*ms = ((int64_t)t - offset) * 1000 + frac;
+	t -= offset;
+	/* what time_format() writes and this reads back: 1970 to 9999, UTC */
+	if (t < 0 || t > (time_t)253402300799)
+		goto bad;
+	*ms = (int64_t)t * 1000 + frac;
 	return 0;
 bad:
 	errno = EINVAL;
@@ -313,6 +317,93 @@ shell_quote(const char *word)
 	}
 	*o++ = '\'';
 	*o = '\0';
+	return out;
+}
+
+int
+utf8_valid(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p++;
+		size_t n;
+		unsigned long cp;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if ((size_t)(end - p) < n)
+			return 0;
+		for (size_t i = 0; i < n; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (*p & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Would sh read word, first on a line, as other than a command name: a
+ * reserved word (POSIX's, and bash's, which may be /bin/sh), or an
+ * assignment NAME=value?
+ */
+static int
+not_a_command_name(const char *word)
+{
+	static const char *const reserved[] = { "!", "{", "}", "case", "do",
+	    "done", "elif", "else", "esac", "fi", "for", "if", "in", "then",
+	    "until", "while", "[[", "]]", "coproc", "function", "select",
+	    "time" };
+	size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+		if (strcmp(word, reserved[i]) == 0)
+			return 1;
+	return n > 0 && word[n] == '=' && !(word[0] >= '0' && word[0] <= '9');
+}
+
+char *
+shell_join(int n, char *const *words)
+{
+	char *out = NULL, *q;
+	size_t len = 0;
+	FILE *f;
+	int bad = 0;
+
+	if (n == 1)
+		return strdup(words[0]);
+	if ((f = open_memstream(&out, &len)) == NULL)
+		return NULL;
+	for (int i = 0; i < n && !bad; i++) {
+		if ((q = shell_quote(words[i])) == NULL) {
+			bad = 1;
+			break;
+		}
+		/* a word shell_quote() left bare is [A-Za-z0-9@%_+=:,./-]* */
+		if (i == 0 && q[0] != '\'' && not_a_command_name(words[0]))
+			bad = fprintf(f, "'%s'", q) < 0;
+		else
+			bad = fprintf(f, "%s%s", i > 0 ? " " : "", q) < 0;
+		free(q);
+	}
+	if (fclose(f) != 0 || bad) {
+		free(out);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return out;
 }
 

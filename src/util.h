@@ -33,7 +33,8 @@ char *time_format(int64_t ms, char buf[TIME_BUFSZ]);
  * Parse an ISO 8601 time: "YYYY-MM-DDTHH:MM[:SS[.fff]]" ('T' or one space)
  * followed by "Z", "+HH:MM"/"-HH:MM", or nothing (then local time, as date(1)
  * does). Stores milliseconds since the epoch in *ms. Returns 0, or -1 with
- * errno EINVAL if s is not such a time.
+ * errno EINVAL if s is not such a time or is not between
+ * 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
  */
 int time_parse(const char *s, int64_t *ms);
 
@@ -62,6 +63,10 @@ int strcpy_checked(char *dst, const char *src, size_t n);
 int fmt_checked(char *buf, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Is buf (len bytes) well-formed UTF-8: no overlong forms, no surrogates,
+ * nothing above U+10FFFF? Returns 1 or 0. */
+int utf8_valid(const char *buf, size_t len);
+
 /* Does name end with suffix? */
 int has_suffix(const char *name, const char *suffix);
 
@@ -71,6 +76,16 @@ int has_suffix(const char *name, const char *suffix);
  * malloc'ed string or NULL (ENOMEM).
  */
 char *shell_quote(const char *word);
+
+/*
+ * The shell command line for the n >= 1 words of `enqueue -- WORDS`: one
+ * word is taken as a command line as it is; several are each quoted with
+ * shell_quote() and joined by spaces, and a first word that sh would not
+ * read as a command name (a reserved word such as "if", or NAME=value) is
+ * quoted too, so that sh runs exactly those words as nq and task-spooler
+ * do. Returns a malloc'ed string or NULL (ENOMEM).
+ */
+char *shell_join(int n, char *const *words);
 
 /* This host's name, cut at the first dot, with characters outside
  * [A-Za-z0-9-] replaced by '-'; "localhost" if it has none. */

@@ -1,8 +1,14 @@
 #!/bin/sh
-# Install what building and testing queuectl needs, if it is missing
-# (Debian 12). Safe to run again: it installs nothing when all is there.
+# tests/deps.sh [build|test] - install what building (the default) or
+# testing queuectl needs, if it is missing (Debian 12). Safe to run again:
+# it installs nothing when all is there. `make check` runs it with "test".
 set -e
-pkgs="build-essential pkg-config libcjson-dev libbsd-dev jq valgrind mandoc procps python3"
+pkgs="build-essential pkg-config libcjson-dev libbsd-dev"
+case ${1:-build} in
+build) ;;
+test) pkgs="$pkgs jq valgrind mandoc procps python3 clang libclang-rt-14-dev" ;;
+*) echo "usage: sh tests/deps.sh [build|test]" >&2; exit 64 ;;
+esac
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

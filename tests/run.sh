@@ -5,6 +5,8 @@
 #   QUEUECTL=./queuectl                               binary for tests/cli
 #   ASAN_QUEUECTL=./queuectl-asan                     if set: tests/cli again
 #   MEMCHECK=1                                        if set: tests/memcheck.sh
+#   FUZZ=1                                            if set: a short run of each
+#                                                     fuzzer (FUZZ_SECONDS, 20)
 #   TESTS="01 07"                                     only cli tests whose name
 #                                                     contains one of these
 #   JOBS=2                                            test files run at once (1 or 2)
@@ -169,6 +171,13 @@ if [ "${MEMCHECK:-}" = 1 ]; then
 	echo "== memcheck"
 	export QUEUECTL
 	run_set script "" tests/memcheck.sh
+fi
+
+# 5. a short run of each fuzzer (make fuzz runs them for long)
+if [ "${FUZZ:-}" = 1 ]; then
+	echo "== fuzz (${FUZZ_SECONDS:-20} s each)"
+	export FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_OUT=build/fuzz-check
+	run_set script "" tests/fuzz/run.sh
 fi
 
 echo "$passed passed, $failed failed"

@@ -51,4 +51,31 @@ wait_for 20 "the worker still runs jobs afterwards" exists "$SPOOL/done/after.js
 check "the worker is alive" alive "$FG_PID"
 rm -f "$SPOOL/dead/big.invalid" "$TEST_DIR/big.json"
 
+# --- what the fuzzers found (their inputs are seeds in tests/fuzz/corpus/) ----
+runq enqueue -- printf "$(printf 'a\xffb')"
+rc_is 65 "enqueue -- WORDS that are not UTF-8 exits 65"
+like "$err" "not valid UTF-8" "... saying the command is not valid UTF-8"
+runq enqueue --run-at 1970-01-01T00:00:00+01:00 true
+rc_is 64 "--run-at before 1970 (by its offset) is refused"
+runq enqueue --run-at 9999-12-31T23:59:59-01:00 true
+rc_is 64 "--run-at after 9999 (by its offset) is refused"
+runq enqueue --id kw --delay 1h -- time true
+rc_is 0 "enqueue -- time true"
+jq_ok "... 'time' is quoted: it runs the command, not bash's keyword" \
+	"$SPOOL/pending/kw.json" '.command == "'"'time'"' true"'
+printf '{"command":"true","a\\n":1,"a\\n":2}' >"$SPOOL/tmp/nl"
+mv "$SPOOL/tmp/nl" "$SPOOL/pending/nl.json"
+wait_for 20 "a duplicate key with a newline is quarantined" exists "$SPOOL/dead/nl.reason"
+check "... its reason is one line, the key shown escaped" \
+	grep -qxF 'reason: duplicate key "a\n"' "$SPOOL/dead/nl.reason"
+printf 'sync = 0\0\nmax_retries = 9\n' >>"$SPOOL/config"
+runq config get max_retries
+like "$err" "NUL byte" "a config file with a NUL byte is refused (warned) ..."
+is "$out" "3" "... and the defaults are used"
+runq config set max_retries 4
+rc_is 0 "config set repairs a config file with a NUL byte"
+check "... the line with the NUL is gone" bash -c "! grep -qa 'sync = 0' '$SPOOL/config'"
+runq config get max_retries
+is "$out$err" "4" "... and the file reads back cleanly"
+
 done_testing

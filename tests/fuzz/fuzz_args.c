@@ -250,8 +250,7 @@ enqueue_json(const char *s)
 static void
 enqueue_words(char **words, size_t n)
 {
-	size_t len = 1;
-	char *cmd, **q;
+	char *cmd;
 	cJSON *obj;
 	struct words ws;
 	const char *why;
@@ -266,24 +265,9 @@ enqueue_words(char **words, size_t n)
 		cmd = strdup(words[0]);
 		CHECK(cmd != NULL, "out of memory");
 	} else {
-		/* join_words: quoted, joined by spaces */
-		q = calloc(n, sizeof *q);
-		CHECK(q != NULL, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			q[i] = shell_quote(words[i]);
-			CHECK(q[i] != NULL, "shell_quote failed");
-			len += strlen(q[i]) + 1;
-		}
-		cmd = malloc(len);
-		CHECK(cmd != NULL, "out of memory");
-		cmd[0] = '\0';
-		for (size_t i = 0; i < n; i++) {
-			if (i > 0)
-				strcat(cmd, " ");
-			strcat(cmd, q[i]);
-			free(q[i]);
-		}
-		free(q);
+		/* enqueue -- W1 W2...: the words, quoted and joined */
+		cmd = shell_join((int)n, words);
+		CHECK(cmd != NULL, "shell_join failed");
 		why = sh_split(cmd, &ws);
 		CHECK(why == NULL, "%zu words quoted as [%s]: %s (first word "
 		    "[%s])", n, cmd, why, words[0]);
@@ -295,6 +279,10 @@ enqueue_words(char **words, size_t n)
 			    "word %zu [%s] quoted as [%s] reads back as [%s]", i,
 			    words[i], cmd, ws.w[i]);
 		words_free(&ws);
+	}
+	if (!utf8_valid(cmd, strlen(cmd))) {
+		free(cmd);      /* enqueue refuses it (65): JSON is UTF-8 */
+		return;
 	}
 	obj = cJSON_CreateObject();
 	CHECK(obj != NULL && cJSON_AddStringToObject(obj, "command", cmd) !=

@@ -6,6 +6,7 @@
 #   FUZZ_CC=clang            the compiler (needs libFuzzer: clang's -fsanitize=fuzzer)
 #   FUZZ_NICE=10             niceness of the fuzzing processes
 #   FUZZ_KEEP_CORPUS=1       keep build/fuzz/corpus-X between runs (grows it)
+#   FUZZ_OUT=build/fuzz      where binaries, corpus copies, logs and artifacts go
 #
 # Builds build/fuzz/fuzz_X from tests/fuzz/fuzz_X.c and src/{util,job,config}.c
 # with ASan+UBSan, copies the seeds tests/fuzz/corpus/X to build/fuzz/corpus-X
@@ -29,7 +30,7 @@ TARGETS=${FUZZ_TARGETS:-job config args}
 CC_FUZZ=${FUZZ_CC:-clang}
 NICE=${FUZZ_NICE:-10}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
-OUT=build/fuzz
+OUT=${FUZZ_OUT:-build/fuzz}
 WARN="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 CFLAGS_FUZZ="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
