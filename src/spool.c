@@ -535,8 +535,11 @@ find_in_lease(int dirfd, const char *name, void *arg)
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 
+	/* Gone meanwhile, or not a lease; any other error (EMFILE, EIO) must
+	 * not pass for "not there". */
 	if (fd == -1)
-		return 0;
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ?
+		    0 : -1;
 	if (present(fd, fa->json) &&
 	    strcpy_checked(fa->lease, name, sizeof fa->lease) == 0) {
 		fa->fd = fd;
@@ -553,6 +556,7 @@ spool_find(struct spool *sp, const char *id, struct spool_loc *loc)
 	    ST_DONE, ST_DEAD };
 	char json[ID_MAX + 8];
 	struct find_arg fa;
+	int r;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
@@ -573,8 +577,10 @@ spool_find(struct spool *sp, const char *id, struct spool_loc *loc)
 			strlcpy(loc->dir, state_name(st), sizeof loc->dir);
 			return 0;
 		}
-		if (spool_each(sp->dir[ST_PROCESSING], NULL, find_in_lease,
-		    &fa) == 1) {
+		if ((r = spool_each(sp->dir[ST_PROCESSING], NULL, find_in_lease,
+		    &fa)) == -1)
+			return -1;
+		if (r == 1) {
 			loc->state = st;
 			loc->dirfd = fa.fd;
 			loc->owned = 1;

@@ -47,10 +47,23 @@
 
 enum { STOP_NONE, STOP_GRACEFUL, STOP_NOW };
 
+/* A job held in the lease because a step that moves it on failed. */
+enum { HOLD_NONE, HOLD_SETTLE, HOLD_GIVE_BACK };
+
+#define HOLD_MAX_MS    8000             /* longest wait between two tries */
+
 struct attempt {
 	struct job job;
+	char id[ID_MAX + 1];
+	char name[ID_MAX + 16];    /* <id>.json */
+	int from;              /* claimed from ST_PENDING or ST_FAILED */
 	char *orig;            /* the file as claimed, for stop --now */
 	size_t origlen;
+	int restore;           /* begin() changed the file: orig goes back */
+	int success;           /* the outcome to record */
+	int held;              /* HOLD_*: waiting in the lease for a retry */
+	int tries;
+	int64_t retry_at;      /* monotonic ms of the next try */
 	pid_t pid;
 	int exited;            /* the process is a zombie, not yet reaped */
 	int pipes[2];          /* read ends of stdout, stderr; -1 when closed */
@@ -76,6 +89,7 @@ struct worker {
 	int need_rescan;
 	unsigned gen;
 	struct attempt *run;
+	struct attempt *held;  /* finished or not started, not yet moved on */
 	int64_t next_rescan, next_reclaim;   /* monotonic ms */
 	const char *dup_name;                /* for duplicate_of */
 };
@@ -257,14 +271,21 @@ on_inotify(struct worker *w)
 }
 
 static void
-attempt_free(struct attempt *a)
+attempt_close(struct attempt *a)
 {
 	for (int i = 0; i < 2; i++) {
 		if (a->pipes[i] != -1)
 			close(a->pipes[i]);
 		if (a->logs[i] != -1)
 			close(a->logs[i]);
+		a->pipes[i] = a->logs[i] = -1;
 	}
+}
+
+static void
+attempt_free(struct attempt *a)
+{
+	attempt_close(a);
 	job_free(&a->job);
 	free(a->orig);
 	free(a);
@@ -502,22 +523,80 @@ duplicate_of(struct worker *w, const char *name)
 	return NULL;
 }
 
-/*
- * Put the claimed job back where it was found, unchanged, and look at it
- * again in a second (not in a hot loop: our own rename back does not make
- * it ready sooner, see forget()).
- */
+/* Look at from/name again in a second (not in a hot loop: our own rename
+ * back does not make it ready sooner, see forget()). */
 static void
-retry_later(struct worker *w, int from, const char *name, const char *id)
+look_later(struct worker *w, int from, const char *name)
 {
 	struct qentry *e;
 
-	if (spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[from], id) == -1) {
-		wlog(w, "%s: cannot put back: %s", id, strerror(errno));
-		return;
-	}
 	if ((e = index_add(&w->ix, from, name, 0, 0, 0, w->gen)) != NULL)
 		index_delay(&w->ix, e, now_ms() + 1000);
+}
+
+/* Put the claimed job back where it was found, as it was claimed. */
+static int
+give_back(struct worker *w, struct attempt *a)
+{
+	if (a->restore && spool_replace(w->sp, w->lease.dirfd, a->name,
+	    a->orig, a->origlen) == -1)
+		return -1;
+	a->restore = 0;
+	if (spool_job_move(w->sp, w->lease.dirfd, w->sp->dir[a->from],
+	    a->id) == -1)
+		return -1;
+	look_later(w, a->from, a->name);
+	return 0;
+}
+
+/*
+ * A step that moves the job in our lease on (recording its result, putting
+ * it back) failed: keep the job, and what is to be done with it, and try
+ * again later, claiming nothing meanwhile (a lease holds one job).
+ */
+static void
+hold(struct worker *w, struct attempt *a, int kind)
+{
+	int saved = errno;
+	int64_t delay;
+
+	attempt_close(a);
+	a->held = kind;
+	a->tries++;
+	delay = a->tries >= 4 ? HOLD_MAX_MS : 1000LL << (a->tries - 1);
+	a->retry_at = mono_ms() + delay;
+	w->held = a;
+	wlog(w, "%s: cannot %s: %s (try %d; kept in the lease, trying again "
+	    "in %lld s)", a->id, kind == HOLD_SETTLE ? "record the result" :
+	    "put it back", strerror(saved), a->tries, (long long)delay / 1000);
+}
+
+/* Try the held job's step again. */
+static void
+retry_held(struct worker *w)
+{
+	struct attempt *a = w->held;
+	int r = a->held == HOLD_SETTLE ? spool_job_settle(w->sp,
+	    w->lease.dirfd, &a->job, a->success) : give_back(w, a);
+
+	w->held = NULL;
+	if (r == -1) {
+		hold(w, a, a->held);
+		return;
+	}
+	wlog(w, "%s: %s after %d tries", a->id, a->held == HOLD_SETTLE ?
+	    "result recorded" : "put back", a->tries + 1);
+	attempt_free(a);
+}
+
+/* Give the claimed job back, or hold it if that fails. */
+static void
+give_back_or_hold(struct worker *w, struct attempt *a)
+{
+	if (give_back(w, a) == -1)
+		hold(w, a, HOLD_GIVE_BACK);
+	else
+		attempt_free(a);
 }
 
 /* Validate the job now in our lease; the attempt on success, else NULL. */
@@ -532,14 +611,16 @@ take(struct worker *w, int from, const char *name, const char *id)
 		return NULL;
 	a->pid = -1;
 	a->pipes[0] = a->pipes[1] = a->logs[0] = a->logs[1] = -1;
+	a->from = from;
+	strlcpy(a->name, name, sizeof a->name);
+	strlcpy(a->id, id, sizeof a->id);
 	a->orig = file_read_at(w->lease.dirfd, name, JOB_MAX_BYTES, &a->origlen);
 	if (a->orig == NULL) {
 		if (errno != EFBIG && errno != EINVAL && errno != ELOOP) {
 			/* Not the file's fault (EACCES, EIO, EMFILE...): put it
 			 * back and try again later. */
 			wlog(w, "%s: cannot read: %s", name, strerror(errno));
-			retry_later(w, from, name, id);
-			attempt_free(a);
+			give_back_or_hold(w, a);
 			return NULL;
 		}
 		snprintf(why, sizeof why, "%s", errno == EFBIG ?
@@ -620,18 +701,21 @@ claim_next(struct worker *w)
 		}
 		if (spool_job_claim(w->sp, w->sp->dir[from], w->lease.dirfd,
 		    id) == -1) {
-			if (errno != ENOENT)
+			if (errno != ENOENT) {
 				wlog(w, "%s: cannot claim: %s", id, strerror(errno));
+				look_later(w, from, name);
+			}
 			continue;
 		}
-		if ((a = take(w, from, name, id)) == NULL)
+		if ((a = take(w, from, name, id)) == NULL) {
+			if (w->held != NULL)
+				return 0;
 			continue;
+		}
 		if (begin(w, a, name) == -1) {
 			wlog(w, "%s: cannot start: %s", id, strerror(errno));
-			if (spool_replace(w->sp, w->lease.dirfd, name, a->orig,
-			    a->origlen) == 0)
-				retry_later(w, from, name, id);
-			attempt_free(a);
+			a->restore = 1;
+			give_back_or_hold(w, a);
 			return 0;
 		}
 		w->run = a;
@@ -710,13 +794,21 @@ finish(struct worker *w)
 	} else if (record_outcome(a, status, &success) == -1 ||
 	    job_set_time(&a->job, "finished_at", end) == -1 ||
 	    job_set_long(&a->job, "duration_ms",
-	    (long)(mono_ms() - a->start_mono)) == -1 ||
-	    spool_job_settle(w->sp, w->lease.dirfd, &a->job, success) == -1)
+	    (long)(mono_ms() - a->start_mono)) == -1)
 		wlog(w, "%s: cannot record the result: %s (left in the lease)",
 		    a->job.id, strerror(errno));
+	else {
+		a->success = success;
+		if (spool_job_settle(w->sp, w->lease.dirfd, &a->job,
+		    success) == -1) {
+			hold(w, a, HOLD_SETTLE);
+			a = NULL;
+		}
+	}
 	if (lease_record(w->sp, &w->lease, NULL, 0, 0) == -1)
 		wlog(w, "cannot update the lease record: %s", strerror(errno));
-	attempt_free(a);
+	if (a != NULL)
+		attempt_free(a);
 }
 
 /* Signal the running job's group: SIGTERM now, SIGKILL after kill_grace. */
@@ -794,6 +886,9 @@ sleep_ms(struct worker *w)
 			until = w->run->deadline;
 		if (w->run->kill_at != 0 && w->run->kill_at < until)
 			until = w->run->kill_at;
+	} else if (w->held != NULL) {
+		if (w->held->retry_at < until)
+			until = w->held->retry_at;
 	} else if (w->stopping == STOP_NONE &&
 	    (due = index_next_due(&w->ix)) != 0) {
 		int64_t in = due - now_ms();
@@ -850,6 +945,17 @@ setup(struct worker *w)
 static void
 teardown(struct worker *w)
 {
+	if (w->held != NULL) {
+		/* One last try; else the job stays in the lease, which outlives
+		 * us, and the next reclaim moves it on. */
+		w->held->retry_at = 0;
+		retry_held(w);
+		if (w->held != NULL)
+			wlog(w, "%s: left in the lease for the next worker or "
+			    "'queuectl recover'", w->held->id);
+		attempt_free(w->held);
+		w->held = NULL;
+	}
 	if (w->lease.dirfd != -1 && lease_release(w->sp, &w->lease) == -1)
 		wlog(w, "cannot remove the lease: %s", strerror(errno));
 	index_free(&w->ix);
@@ -866,7 +972,9 @@ turn(struct worker *w)
 	struct pollfd pfd[4];
 	nfds_t n = 0;
 
-	if (w->run == NULL && w->stopping == STOP_NONE)
+	if (w->held != NULL && mono_ms() >= w->held->retry_at)
+		retry_held(w);
+	if (w->run == NULL && w->held == NULL && w->stopping == STOP_NONE)
 		claim_next(w);
 	if (w->run == NULL && w->stopping != STOP_NONE)
 		return;

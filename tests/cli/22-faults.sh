@@ -1,0 +1,340 @@
+#!/bin/bash
+# 22-faults: file system errors injected with an LD_PRELOAD shim
+# (tests/fault/fault.c, built here into the test's directory): write, fsync,
+# rename, open and mkdir fail with ENOSPC, EIO, EMFILE or EDQUOT.
+#   - enqueue reports a clear error, exits 73/74/75 and leaves nothing
+#     behind: no job in pending/, nothing in tmp/;
+#   - a worker that cannot record a result (or put back a job it could not
+#     start) keeps the job in its lease and tries again, and once the fault
+#     is lifted the job ends in done/ (or dead/) exactly once, the worker
+#     alive all along;
+#   - nothing crashes.
+. "$(dirname "$0")/../lib.sh"
+
+CC=${CC:-cc}
+FAULT_SO=$TEST_DIR/fault.so
+FLOG=$TEST_DIR/fault.log     # one line per injected failure (the shim's log)
+FLAG=$TEST_DIR/fault.flag    # QUEUECTL_FAULT_FLAG: fail only while it exists
+WLOG=$TEST_DIR/fg-worker.log
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+	skip "fault injection: no C compiler ($CC) to build the shim"
+	done_testing
+fi
+if ! "$CC" -shared -fPIC -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Werror -o "$FAULT_SO" "$TOP/tests/fault/fault.c" \
+	-ldl 2>"$TEST_DIR/cc.err"; then
+	not_ok "the fault shim builds cleanly"
+	diag "$(cat "$TEST_DIR/cc.err")"
+	done_testing
+fi
+ok "the fault shim builds cleanly (-Wall -Wextra -Werror)"
+
+# The ASan runtime wants to be first in the library list; the shim only
+# wraps calls and passes them on, so tell it not to insist.
+FAULT_ASAN_OPTIONS=${ASAN_OPTIONS:-}
+[ -n "${ASAN_RUN:-}" ] &&
+	FAULT_ASAN_OPTIONS=${FAULT_ASAN_OPTIONS:+$FAULT_ASAN_OPTIONS:}verify_asan_link_order=0
+
+# fault_on SPEC [VAR=VALUE...]: from now on queuectl runs with the shim.
+fault_on() {
+	export LD_PRELOAD=$FAULT_SO QUEUECTL_FAULT=$1 QUEUECTL_FAULT_LOG=$FLOG
+	shift
+	local kv
+	for kv in "$@"; do
+		export "${kv?}"
+	done
+	[ -n "${ASAN_RUN:-}" ] && export ASAN_OPTIONS=$FAULT_ASAN_OPTIONS
+	return 0
+}
+
+fault_off() {
+	unset LD_PRELOAD QUEUECTL_FAULT QUEUECTL_FAULT_LOG QUEUECTL_FAULT_PATH \
+		QUEUECTL_FAULT_SKIP QUEUECTL_FAULT_COUNT QUEUECTL_FAULT_FLAG
+	[ -n "${ASAN_RUN:-}" ] && export ASAN_OPTIONS=${FAULT_ASAN_OPTIONS%:verify_asan_link_order=0}
+	return 0
+}
+
+# faulty SPEC [VAR=VALUE...] -- CMD...: run CMD with the shim.
+faulty() {
+	(
+		local spec=$1 kv=()
+		shift
+		while [ "$1" != -- ]; do
+			kv+=("$1")
+			shift
+		done
+		shift
+		fault_on "$spec" "${kv[@]}"
+		"$@"
+	)
+}
+
+# new_spool NAME: a fresh spool for the next part.
+new_spool() {
+	stop_everything
+	SPOOL=$TEST_DIR/$1
+	export QUEUECTL_SPOOL=$SPOOL
+	q init >/dev/null
+}
+
+# fault_hits PATTERN: the shim failed a call whose line matches PATTERN.
+fault_hits() {
+	grep -q -- "$1" "$FLOG" 2>/dev/null || {
+		echo "no injected failure matching '$1' in $FLOG"
+		return 1
+	}
+}
+
+# nothing_left ID: no ID anywhere in the spool and tmp/ empty (or absent).
+nothing_left() {
+	local f
+	f=$(find "$SPOOL" -name "$1.*" 2>/dev/null)
+	[ -z "$f" ] || {
+		echo "left behind: $f"
+		return 1
+	}
+	[ ! -d "$SPOOL/tmp" ] || dirs_empty "$SPOOL/tmp"
+}
+
+# only_in ID STATE: ID.json is in STATE/ and in no other state directory.
+only_in() {
+	local n
+	n=$(find "$SPOOL"/{pending,processing,done,failed,dead} -name "$1.json" 2>/dev/null | wc -l)
+	if [ "$n" != 1 ] || [ ! -f "$SPOOL/$2/$1.json" ]; then
+		echo "$1.json: $n copies; $(find "$SPOOL" -name "$1.*")"
+		return 1
+	fi
+}
+
+log_has() {
+	grep -qE -- "$1" "$WLOG" 2>/dev/null || {
+		echo "no line matching '$1' in the worker log:"
+		tail -n 20 "$WLOG" 2>/dev/null
+		return 1
+	}
+}
+
+declare -A STRERR=([ENOSPC]="No space left on device" [EIO]="Input/output error"
+	[EMFILE]="Too many open files" [EDQUOT]="Disk quota exceeded")
+
+# --- enqueue under every fault ----------------------------------------------
+q init >/dev/null
+for call in write fsync rename open; do
+	for e in ENOSPC EIO EMFILE EDQUOT; do
+		id=e-$call-$e
+		rm -f "$FLOG"
+		run faulty "$call:$e" QUEUECTL_FAULT_PATH="$SPOOL/" -- q enqueue --id "$id" "echo $id"
+		rc_in "73 74 75" "enqueue with $call failing ($e) exits 73/74/75"
+		like "$err" "^queuectl: .*${STRERR[$e]}" "... saying '${STRERR[$e]}'"
+		check "... the fault was hit and nothing is left (no job, tmp/ empty)" \
+			eval "fault_hits ' $call' && nothing_left '$id'"
+	done
+done
+
+# the steps one by one: the job's temporary file, the lock, the rename
+rm -f "$FLOG"
+run faulty open:EMFILE QUEUECTL_FAULT_PATH="$SPOOL/tmp/" -- q enqueue --id e-tmpopen true
+rc_is 75 "enqueue: cannot create its file in tmp/ (EMFILE): temporary failure (75)"
+check "... nothing is left" eval "fault_hits /tmp/ && nothing_left e-tmpopen"
+rm -f "$FLOG"
+run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- q enqueue --id e-lock true
+rc_is 74 "enqueue: cannot open SPOOL/lock after writing tmp/ (EIO): I/O error (74)"
+check "... the file it wrote in tmp/ is removed" eval "fault_hits /lock && nothing_left e-lock"
+rm -f "$FLOG"
+run faulty rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/pending/" -- q enqueue --id e-pend true
+rc_is 74 "enqueue: the rename into pending/ fails (ENOSPC): 74"
+check "... nothing is left" eval "fault_hits /pending/ && nothing_left e-pend"
+runq enqueue --id e-pend true
+rc_is 0 "the same enqueue without the fault succeeds"
+check "... e-pend is in pending/ once" only_in e-pend pending
+
+# A lease that cannot be opened must not pass for one that does not hold
+# the id: enqueue would make a second job of that id.
+mkdir -m 0700 "$SPOOL/processing/ghost-1"
+printf '{"id":"e-dup","command":"true","state":"processing"}\n' >"$SPOOL/processing/ghost-1/e-dup.json"
+rm -f "$FLOG"
+run faulty open:EMFILE QUEUECTL_FAULT_PATH=/processing/ghost-1 -- q enqueue --id e-dup true
+rc_is 75 "enqueue cannot look into a lease (EMFILE): temporary failure, not success"
+check "... no second e-dup in pending/" eval "fault_hits ghost-1 && absent '$SPOOL/pending/e-dup.json' && dirs_empty '$SPOOL/tmp'"
+runq enqueue --id e-dup true
+rc_is 73 "without the fault the duplicate is refused (73)"
+rm -rf "$SPOOL/processing/ghost-1"
+
+# mkdir: creating the spool, or one of its directories
+for e in ENOSPC EIO EMFILE EDQUOT; do
+	fresh=$TEST_DIR/fresh-$e/spool
+	rm -f "$FLOG"
+	run faulty "mkdir:$e" QUEUECTL_FAULT_PATH="$fresh" QUEUECTL_SPOOL="$fresh" -- q enqueue --id e-mkdir true
+	rc_in "73 74 75" "enqueue into a new spool, mkdir failing ($e): 73/74/75"
+	like "$err" "^queuectl: .*${STRERR[$e]}" "... saying '${STRERR[$e]}'"
+	check "... no job was written" eval "fault_hits mkdir && test -z \"\$(find '$TEST_DIR/fresh-$e' -type f)\""
+done
+fresh=$TEST_DIR/fresh-sub/spool
+rm -f "$FLOG"
+run faulty mkdir:EDQUOT QUEUECTL_FAULT_PATH="$fresh/pending" QUEUECTL_SPOOL="$fresh" -- q enqueue --id e-mkdir true
+rc_in "73 74 75" "enqueue: cannot create pending/ (EDQUOT): 73/74/75"
+check "... no job was written" eval "fault_hits pending && test -z \"\$(find '$TEST_DIR/fresh-sub' -type f)\""
+
+# --- a worker that cannot record a result --------------------------------------
+# 1. rename into done/ fails (EIO) while the flag exists.
+new_spool spool-w1
+touch "$FLAG"
+rm -f "$FLOG"
+fault_on rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
+fg_worker
+fault_off
+w=$FG_PID
+runq enqueue --id w1 "echo out-w1"
+rc_is 0 "w1 enqueued"
+wait_for 30 "the move of w1 to done/ fails (EIO)" fault_hits "/done/w1.json"
+wait_for 30 "the worker says it cannot record the result, and tries again" log_has "w1: cannot record the result: .*try 2"
+check "w1 is kept in the worker's lease" in_state w1 processing
+check "... and is not in done/" absent "$SPOOL/done/w1.json"
+runq enqueue --id w1b "echo out-w1b"
+check "the worker claims nothing while it holds w1" in_state w1b pending
+check "the worker is alive" alive "$w"
+rm -f "$FLAG"
+wait_for 30 "fault lifted: w1 ends in done/" in_state w1 'done'
+check "... exactly once" only_in w1 'done'
+jq_ok "... state done, exit_code 0, attempts 1" "$SPOOL/done/w1.json" '.state == "done" and .exit_code == 0 and .attempts == 1'
+is "$(grep -c out-w1 "$SPOOL/done/w1.stdout" 2>/dev/null)" 1 "... its output once, beside it"
+wait_for 30 "w1b runs next and ends in done/" in_state w1b 'done'
+check "the worker logged the recovery" log_has "w1: result recorded after [0-9]+ tries"
+check "the worker is still alive" alive "$w"
+runq worker stop
+rc_is 0 "worker stop"
+wait "$w"
+is "$?" 0 "the worker exited 0"
+check "processing/ and tmp/ are empty" dirs_empty "$SPOOL/processing" "$SPOOL/tmp"
+
+# 2. fsync of the result file fails (EIO) 3 times, then works: the result was
+#    not even written, the worker keeps it in memory.
+new_spool spool-w2
+rm -f "$FLOG"
+# fsyncs of files in tmp/: the 1st marks the attempt started, the 2nd on
+# record the result.
+fault_on fsync:EIO QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_SKIP=1 QUEUECTL_FAULT_COUNT=3
+fg_worker
+fault_off
+w=$FG_PID
+runq enqueue --id w2 "echo out-w2"
+wait_for 30 "w2: the result cannot be written (fsync EIO), tried 3 times" log_has "w2: cannot record the result: Input/output error \(try 3"
+wait_for 30 "then w2 ends in done/" in_state w2 'done'
+check "... exactly once" only_in w2 'done'
+jq_ok "... exit_code 0, attempts 1" "$SPOOL/done/w2.json" '.state == "done" and .exit_code == 0 and .attempts == 1'
+is "$(grep -c . "$FLOG")" 3 "the shim failed exactly 3 fsyncs"
+check "the worker is alive" alive "$w"
+check "tmp/ holds no leftover" dirs_empty "$SPOOL/tmp"
+
+# 3. a failed job whose move to dead/ fails twice (EDQUOT)
+new_spool spool-w3
+rm -f "$FLOG"
+fault_on rename:EDQUOT QUEUECTL_FAULT_PATH="$SPOOL/dead/" QUEUECTL_FAULT_COUNT=2
+fg_worker
+fault_off
+w=$FG_PID
+runq enqueue --id w3 --max-retries 0 "echo out-w3; exit 3"
+wait_for 30 "w3 ends in dead/ after 2 failed moves" in_state w3 dead
+check "... exactly once" only_in w3 dead
+jq_ok "... exit_code 3, attempts 1" "$SPOOL/dead/w3.json" '.state == "dead" and .exit_code == 3 and .attempts == 1'
+is "$(grep -c /dead/w3.json "$FLOG")" 2 "the shim failed 2 renames into dead/"
+check "the worker is alive" alive "$w"
+
+# --- a worker that cannot start a job ----------------------------------------
+# 4. the claimed file cannot be opened (EMFILE): it goes back to pending/
+#    and is tried again, its attempt not counted.
+new_spool spool-w4
+touch "$FLAG"
+rm -f "$FLOG"
+fault_on open:EMFILE QUEUECTL_FAULT_PATH="/w4.json" QUEUECTL_FAULT_FLAG="$FLAG"
+fg_worker
+fault_off
+w=$FG_PID
+runq enqueue --id w4 "echo out-w4"
+wait_for 30 "w4 cannot be read in the lease (EMFILE), more than once" eval "[ \"\$(grep -c 'processing/.*/w4.json' '$FLOG')\" -ge 2 ]"
+check "the worker is alive" alive "$w"
+rm -f "$FLAG"
+wait_for 30 "fault lifted: w4 ends in done/" in_state w4 'done'
+check "... exactly once" only_in w4 'done'
+jq_ok "... attempts 1: the attempts that did not start are not counted" "$SPOOL/done/w4.json" '.attempts == 1 and .exit_code == 0'
+
+# 5. the claim itself (the rename out of pending/) fails (EIO): the job stays
+#    in pending/ and is claimed again a second later, not at the next rescan.
+new_spool spool-w5c
+touch "$FLAG"
+rm -f "$FLOG"
+fault_on rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/pending/w5c.json" QUEUECTL_FAULT_FLAG="$FLAG"
+fg_worker
+fault_off
+w=$FG_PID
+runq enqueue --id w5c "echo out-w5c"
+wait_for 30 "the claim of w5c fails (EIO), and is tried again" eval "[ \"\$(grep -c 'pending/w5c.json' '$FLOG')\" -ge 2 ]"
+check "w5c is still in pending/" in_state w5c pending
+rm -f "$FLAG"
+wait_for 30 "fault lifted: w5c ends in done/" in_state w5c 'done'
+check "... exactly once" only_in w5c 'done'
+jq_ok "... attempts 1" "$SPOOL/done/w5c.json" '.attempts == 1 and .exit_code == 0'
+check "the worker is alive" alive "$w"
+
+# 6. writes to tmp/ fail (ENOSPC): the attempt cannot be marked started, and
+#    the job cannot be put back either (its old contents go through tmp/);
+#    the worker keeps it until it can.
+new_spool spool-w5
+rm -f "$FLAG" "$FLOG"
+fault_on write:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_FLAG="$FLAG"
+fg_worker
+fault_off
+w=$FG_PID
+touch "$FLAG"    # after the worker has built its lease (through tmp/)
+runq enqueue --id w5 "echo out-w5"
+wait_for 30 "w5 cannot be started, nor put back: kept, tried again" log_has "w5: cannot put it back: No space left on device \(try 2"
+check "w5 is in the worker's lease" in_state w5 processing
+check "the worker is alive" alive "$w"
+rm -f "$FLAG"
+wait_for 30 "fault lifted: w5 ends in done/" in_state w5 'done'
+check "... exactly once" only_in w5 'done'
+jq_ok "... attempts 1" "$SPOOL/done/w5.json" '.attempts == 1 and .exit_code == 0'
+is "$(grep -c '=== queuectl: attempt' "$SPOOL/done/w5.stdout" 2>/dev/null)" 1 "... one attempt marker in its log"
+check "the worker is alive" alive "$w"
+runq worker stop
+rc_is 0 "worker stop"
+wait "$w"
+is "$?" 0 "the worker exited 0"
+check "processing/ and tmp/ are empty" dirs_empty "$SPOOL/processing" "$SPOOL/tmp"
+
+# 7. a worker told to stop while it still cannot record a result: it exits,
+#    leaving the job in its lease (a dead lease now), which `recover` (or the
+#    next worker) settles from what the file says.
+new_spool spool-w7
+touch "$FLAG"
+rm -f "$FLOG"
+fault_on rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
+fg_worker
+fault_off
+w=$FG_PID
+lease=$(lease_of "$w")
+runq enqueue --id w7 "echo out-w7"
+wait_for 30 "w7: the result cannot be recorded" log_has "w7: cannot record the result: No space left on device"
+runq worker stop
+rc_is 0 "worker stop while w7 is held"
+wait "$w"
+is "$?" 0 "the worker exited 0"
+check "it said where w7 is" log_has "w7: left in the lease"
+check "w7 is in the dead worker's lease" test -f "$lease/w7.json"
+rm -f "$FLAG"
+runq recover
+rc_is 0 "recover"
+check "w7 is in done/ exactly once" only_in w7 'done'
+jq_ok "... attempts 1, exit_code 0" "$SPOOL/done/w7.json" '.attempts == 1 and .exit_code == 0'
+check "the lease is gone" absent "$lease"
+
+# --- worker start: cannot build its lease --------------------------------------
+new_spool spool-w6
+rm -f "$FLOG"
+run faulty mkdir:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/tmp/lease." -- q worker run
+rc_in "1 73 74 75" "worker run cannot create its lease (ENOSPC): exits non-zero, no crash"
+like "$err" "No space left on device" "... saying why"
+check "... and leaves no lease" eval "fault_hits lease && dirs_empty '$SPOOL/processing' '$SPOOL/tmp'"
+
+done_testing
