@@ -1,24 +1,30 @@
 /*
  * cmd_enqueue.c - queuectl enqueue: a JSON object (argument or stdin) or a
- * plain command, with options that set or override fields.
+ * plain command, with options that set or override fields; or, with
+ * --batch, many jobs from standard input in one process.
  */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "cli.h"
+#include "shell.h"
 #include "util.h"
 
 struct enq_opts {
 	const char *id;
 	const char *priority, *max_retries, *timeout, *run_at, *delay;
 	int nosync;
+	int batch;              /* 0, '\n' (JSON or command lines) or '\0' */
 };
 
 /* The options' values, checked. */
@@ -169,20 +175,223 @@ job_object(int n, char **words)
 	return obj;
 }
 
-/* Validate the object with the same rules as a job file. */
-static void
-validate(cJSON *obj, struct job *job)
+/* Validate the object (taken) with the same rules as a job file, as a
+ * worker will read it. Returns 0, or -1 with the reason in err. */
+static int
+validate(cJSON *obj, struct job *job, char *err, size_t errsz)
 {
-	char *text = cJSON_PrintUnformatted(obj), err[256];
+	char *text = cJSON_PrintUnformatted(obj);
+	int r;
 
 	cJSON_Delete(obj);
 	if (text == NULL)
 		errx(EX_OSERR_, "out of memory");
-	if (job_parse(job, text, strlen(text), NULL, err, sizeof err) == -1) {
-		free(text);
-		errx(EX_DATAERR_, "bad job: %s", err);
-	}
+	r = job_parse(job, text, strlen(text), NULL, err, errsz);
 	free(text);
+	return r;
+}
+
+/* Apply the options and the caller's directory to obj, then validate. */
+static int
+finish_job(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v,
+    struct job *job, char *err, size_t errsz)
+{
+	char cwd[PATH_MAX];
+
+	apply_opts(obj, o, v);
+	if (cJSON_GetObjectItemCaseSensitive(obj, "cwd") == NULL &&
+	    getcwd(cwd, sizeof cwd) != NULL)
+		put(obj, "cwd", cJSON_CreateString(cwd));
+	return validate(obj, job, err, errsz);
+}
+
+/* Exit for a failed enqueue of job (errno and loc set by spool_enqueue*). */
+static void __attribute__((noreturn))
+enqueue_failed(const struct job *job, const struct spool_loc *loc,
+    const char *where)
+{
+	int e = errno;
+
+	if (e == EEXIST)
+		errx(EX_CANTCREAT_, "%sjob %s already exists (in %s/)", where,
+		    job->id, loc->dir);
+	errno = e;
+	err(cli_exit_for(e), "%scannot enqueue", where);
+}
+
+/* Open the spool for new jobs, or exit. */
+static void
+open_for_jobs(struct spool *sp, const struct enq_opts *o)
+{
+	cli_open(sp);
+	sp->nosync = o->nosync;
+	if (spool_below_floor(sp))
+		errx(EX_TEMPFAIL_, "the spool's filesystem has less than %g%% "
+		    "free (config min_free): not accepting jobs",
+		    sp->cfg.min_free);
+}
+
+/*
+ * enqueue --batch: records from standard input, one job each. A record is
+ * a line (--batch) or a NUL-terminated string (--batch0); one starting with
+ * '{' is a JSON job, any other non-blank one a shell command line. Jobs are
+ * enqueued in groups (spool_enqueue_batch: one sync per group): a group ends
+ * when it holds BATCH_GROUP jobs or when standard input has nothing more to
+ * read at once, and its ids are printed, a line each, only once it is
+ * durable. A bad record ends the run: the jobs before it are enqueued and
+ * printed, then the error names the record's number.
+ */
+#define BATCH_GROUP 4096
+
+struct batch {
+	struct spool sp;
+	const struct enq_opts *o;
+	const struct enq_vals *v;
+	struct job jobs[BATCH_GROUP];
+	unsigned long rec[BATCH_GROUP];  /* the record number of each */
+	size_t n;               /* jobs in the group */
+	unsigned long recno;    /* records read */
+	char *buf;              /* input not yet taken */
+	size_t len, cap, off;
+	int eof;
+};
+
+/* Enqueue the group and print its ids; exit on the first failure. */
+static void
+batch_flush(struct batch *b)
+{
+	struct spool_loc loc;
+	char where[64];
+	int sync_err;
+	ssize_t r;
+
+	if (b->n == 0)
+		return;
+	r = spool_enqueue_batch(&b->sp, b->jobs, b->n, &loc, &sync_err);
+	for (ssize_t i = 0; i < r; i++)
+		printf("%s\n", b->jobs[i].id);
+	if (fflush(stdout) == EOF)
+		err(EX_IOERR_, "standard output");
+	if (sync_err != 0) {
+		errno = sync_err;
+		err(EX_IOERR_, "the last %zd jobs are queued, but may not "
+		    "survive a power loss: sync", r);
+	}
+	if (r < (ssize_t)b->n) {
+		int e = errno;
+		size_t k = r < 0 ? 0 : (size_t)r;
+
+		snprintf(where, sizeof where, "record %lu: ", b->rec[k]);
+		errno = e;
+		enqueue_failed(&b->jobs[k], &loc, where);
+	}
+	for (size_t i = 0; i < b->n; i++)
+		job_free(&b->jobs[i]);
+	b->n = 0;
+}
+
+/* Is standard input readable now without blocking? */
+static int
+input_ready(void)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
+}
+
+/* The next record (NUL-terminated in place), or NULL at the end. Flushes
+ * the group before a read that could block. */
+static char *
+batch_next(struct batch *b)
+{
+	char *rec, *end;
+	ssize_t r;
+
+	for (;;) {
+		end = memchr(b->buf + b->off, b->o->batch, b->len - b->off);
+		if (end != NULL || (b->eof && b->off < b->len)) {
+			rec = b->buf + b->off;
+			b->off = end != NULL ? (size_t)(end - b->buf) + 1 : b->len;
+			if (end == NULL)
+				end = b->buf + b->len;  /* last record, unterminated */
+			*end = '\0';
+			b->recno++;
+			return rec;
+		}
+		if (b->eof)
+			return NULL;
+		memmove(b->buf, b->buf + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+		if (b->len + 1 >= b->cap) {
+			if (b->cap > JOB_MAX_BYTES + 1)
+				errx(EX_DATAERR_, "record %lu: larger than %d bytes",
+				    b->recno + 1, JOB_MAX_BYTES);
+			if ((b->buf = realloc(b->buf, b->cap *= 2)) == NULL)
+				errx(EX_OSERR_, "out of memory");
+		}
+		if (b->n > 0 && !input_ready())
+			batch_flush(b);
+		r = read(0, b->buf + b->len, b->cap - b->len - 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			err(EX_IOERR_, "standard input");
+		b->len += (size_t)r;
+		b->eof = r == 0;
+	}
+}
+
+/* Turn one record into the next job of the group; exit if it is bad. */
+static void
+batch_add(struct batch *b, char *rec)
+{
+	struct job *job = &b->jobs[b->n];
+	char err[256];
+	cJSON *obj;
+	size_t n = strlen(rec);
+
+	if (rec[0] == '{') {
+		if (job_parse(job, rec, n, NULL, err, sizeof err) == -1)
+			goto bad;
+		obj = job->obj;
+		job->obj = NULL;
+	} else if (!utf8_valid(rec, n)) {
+		strlcpy(err, "the command is not valid UTF-8", sizeof err);
+		goto bad;
+	} else if ((obj = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(obj, "command", rec) == NULL)
+		errx(EX_OSERR_, "out of memory");
+	if (finish_job(obj, b->o, b->v, job, err, sizeof err) == -1)
+		goto bad;
+	b->rec[b->n] = b->recno;
+	if (++b->n == BATCH_GROUP)
+		batch_flush(b);
+	return;
+bad:
+	batch_flush(b);
+	errx(EX_DATAERR_, "record %lu: bad job: %s", b->recno, err);
+}
+
+static int
+enqueue_batch(const struct enq_opts *o, const struct enq_vals *v)
+{
+	struct batch *b = calloc(1, sizeof *b);
+	char *rec;
+
+	if (b == NULL || (b->buf = malloc(b->cap = 65536)) == NULL)
+		errx(EX_OSERR_, "out of memory");
+	b->o = o;
+	b->v = v;
+	open_for_jobs(&b->sp, o);
+	while ((rec = batch_next(b)) != NULL)
+		if (rec[strspn(rec, " \t\r\n")] != '\0')
+			batch_add(b, rec);
+	batch_flush(b);
+	spool_close(&b->sp);
+	free(b->buf);
+	free(b);
+	return 0;
 }
 
 int
@@ -196,6 +405,8 @@ cmd_enqueue(int argc, char **argv)
 		{ "run-at", required_argument, NULL, 'a' },
 		{ "delay", required_argument, NULL, 'D' },
 		{ "no-sync", no_argument, NULL, 'n' },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "batch0", no_argument, NULL, '0' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -205,10 +416,10 @@ cmd_enqueue(int argc, char **argv)
 	struct spool_loc loc;
 	struct spool sp;
 	struct job job;
-	char cwd[PATH_MAX];
-	cJSON *obj;
-	int ch;
+	char why[256];
+	int ch, r;
 
+	o.batch = -1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+h", longopts,
 	    NULL)) != -1) {
@@ -220,6 +431,8 @@ cmd_enqueue(int argc, char **argv)
 		case 'a': o.run_at = optarg; break;
 		case 'D': o.delay = optarg; break;
 		case 'n': o.nosync = 1; break;
+		case 'b': o.batch = '\n'; break;
+		case '0': o.batch = '\0'; break;
 		case 'h':
 			return cli_help(c, 2, (char *[]){ "", "-h", NULL });
 		default:
@@ -227,7 +440,9 @@ cmd_enqueue(int argc, char **argv)
 			return EX_USAGE_;
 		}
 	}
-	if (optind == argc) {
+	if ((optind == argc) != (o.batch != -1)) {
+		if (o.batch != -1)
+			warnx("--batch reads the jobs from standard input only");
 		cli_usage(stderr, c);
 		return EX_USAGE_;
 	}
@@ -237,32 +452,24 @@ cmd_enqueue(int argc, char **argv)
 		    "follow it");
 	if (o.run_at != NULL && o.delay != NULL)
 		errx(EX_USAGE_, "give --run-at or --delay, not both");
+	if (o.id != NULL && o.batch != -1)
+		errx(EX_USAGE_, "--id names one job: not with --batch");
 	if (o.id != NULL && !id_valid(o.id))
 		errx(EX_DATAERR_, "invalid id: must match "
 		    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 	parse_opts(&o, &v);
-	obj = job_object(argc - optind, argv + optind);
-	apply_opts(obj, &o, &v);
-	if (cJSON_GetObjectItemCaseSensitive(obj, "cwd") == NULL &&
-	    getcwd(cwd, sizeof cwd) != NULL)
-		put(obj, "cwd", cJSON_CreateString(cwd));
-	validate(obj, &job);
-	cli_open(&sp);
-	sp.nosync = o.nosync;
-	if (spool_below_floor(&sp))
-		errx(EX_TEMPFAIL_, "the spool's filesystem has less than %g%% "
-		    "free (config min_free): not accepting jobs", sp.cfg.min_free);
-	if (spool_enqueue(&sp, &job, &loc) == -1) {
-		int e = errno;
-
-		if (e == EEXIST)
-			errx(EX_CANTCREAT_, "job %s already exists (in %s/)",
-			    job.id, loc.dir);
-
-		errno = e;
-		err(cli_exit_for(e), "cannot enqueue");
-	}
+	if (o.batch != -1)
+		return enqueue_batch(&o, &v);
+	if (finish_job(job_object(argc - optind, argv + optind), &o, &v, &job,
+	    why, sizeof why) == -1)
+		errx(EX_DATAERR_, "bad job: %s", why);
+	open_for_jobs(&sp, &o);
+	if ((r = spool_enqueue(&sp, &job, &loc)) == -1)
+		enqueue_failed(&job, &loc, "");
 	printf("%s\n", job.id);
+	if (r == 1)
+		err(EX_IOERR_, "job %s is queued, but may not survive a power "
+		    "loss: fsync of pending/", job.id);
 	job_free(&job);
 	spool_close(&sp);
 	return 0;

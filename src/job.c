@@ -70,21 +70,30 @@ char *
 id_generate(char buf[ID_MAX + 1])
 {
 	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
-	static int64_t last;
+	static int64_t last_ms;
+	static uint32_t last_r;
 	int64_t ms = now_ms();
+	uint32_t r = arc4random() & 0x3fffffff;
 	time_t secs;
 	struct tm tm;
-	uint32_t r = arc4random();
 	char rnd[7];
 
-	/* Strictly increasing within the process: never reuse a millisecond
-	 * whose random part could sort below the previous id. */
-	if (ms <= last)
-		ms = last + 1;
-	last = ms;
+	/* Strictly increasing within the process: in the same millisecond
+	 * (or if the clock went back) the random part grows by a random step;
+	 * only when it would overflow does the millisecond move on. */
+	if (ms <= last_ms) {
+		ms = last_ms;
+		r = last_r + 1 + (arc4random() & 0xffff);
+		if (r > 0x3fffffff) {
+			ms++;
+			r = arc4random() & 0x3fffffff;
+		}
+	}
+	last_ms = ms;
+	last_r = r;
 	secs = (time_t)(ms / 1000);
 	gmtime_r(&secs, &tm);
-	for (int i = 0; i < 6; i++, r >>= 5)
+	for (int i = 5; i >= 0; i--, r >>= 5)
 		rnd[i] = b32[r & 31];
 	rnd[6] = '\0';
 	snprintf(buf, ID_MAX + 1, "%04d%02d%02d-%02d%02d%02d.%03d-%s",

@@ -24,7 +24,8 @@ static const struct cmd commands[] = {
 	{ "enqueue", cmd_enqueue,
 	  "enqueue [--id ID] [--priority N] [--max-retries N] [--timeout SEC]\n"
 	  "                [--run-at TIME] [--delay SEC] [--no-sync]\n"
-	  "                (JSON | - | [--] COMMAND...)", "add a job" },
+	  "                (JSON | - | [--] COMMAND... | --batch | --batch0)",
+	  "add a job, or many from standard input" },
 	{ "worker", cmd_worker,
 	  "worker start [--count N] | worker run | worker stop [--now]",
 	  "start, run or stop workers" },

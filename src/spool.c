@@ -265,9 +265,10 @@ spool_config_store(struct spool *sp, const char *text, size_t len)
 	return spool_replace(sp, sp->root, "config", text, len);
 }
 
-int
-spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
-    size_t n)
+/* spool_write_tmp, with fsync of the file when dosync. */
+static int
+write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
+    size_t n, int dosync)
 {
 	static unsigned long seq;
 	int fd, saved;
@@ -286,7 +287,7 @@ spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 	if (write_all(fd, buf, len) == -1)
 		goto fail;
 	CRASH_POINT("write.before_fsync");
-	if (spool_sync(sp) && fsync(fd) == -1)
+	if (dosync && fsync(fd) == -1)
 		goto fail;
 	CRASH_POINT("write.after_fsync");
 	if (close(fd) == -1) {
@@ -301,6 +302,13 @@ fail:
 	unlinkat(sp->tmp, name, 0);
 	errno = saved;
 	return -1;
+}
+
+int
+spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
+    size_t n)
+{
+	return write_tmp(sp, buf, len, name, n, spool_sync(sp));
 }
 
 int
@@ -723,33 +731,39 @@ spool_below_floor(struct spool *sp)
 	return (double)vfs.f_bavail * 100 < sp->cfg.min_free * (double)vfs.f_blocks;
 }
 
-int
-spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
+/* Fill a new job's id, state and times, and write it to tmp/ as tmp. */
+static int
+enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 {
-	char tmp[128], json[ID_MAX + 8], *text;
-	int lockfd = -1, saved;
-	char gen[ID_MAX + 1];
+	char gen[ID_MAX + 1], *text;
+	int r;
 
-	memset(loc, 0, sizeof *loc);
-	loc->dirfd = -1;
 	if ((job->id[0] == '\0' && job_set_id(job, id_generate(gen)) == -1) ||
 	    job_set_state(job, ST_PENDING) == -1 ||
 	    (job->created_at == 0 &&
 	    job_set_time(job, "created_at", now_ms()) == -1) ||
-	    job_set_time(job, "updated_at", now_ms()) == -1 ||
-	    fmt_checked(json, sizeof json, "%s.json", job->id) == -1)
+	    job_set_time(job, "updated_at", now_ms()) == -1)
 		return -1;
 	if (cJSON_GetObjectItemCaseSensitive(job->obj, "attempts") == NULL &&
 	    job_set_long(job, "attempts", 0) == -1)
 		return -1;
 	if ((text = job_serialize(job)) == NULL)
 		return -1;
-	if (spool_write_tmp(sp, text, strlen(text), tmp, sizeof tmp) == -1) {
-		free(text);
-		return -1;
-	}
+	r = write_tmp(sp, text, strlen(text), tmp, 128, dosync);
 	free(text);
-	if ((lockfd = spool_lock(sp)) == -1)
+	return r;
+}
+
+/* With SPOOL/lock held: if the id is nowhere in the spool, rename tmp/tmp
+ * to pending/<id>.json. The tmp file is removed on failure. */
+static int
+enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
+    struct spool_loc *loc)
+{
+	char json[ID_MAX + 8];
+	int saved;
+
+	if (fmt_checked(json, sizeof json, "%s.json", job->id) == -1)
 		goto fail;
 	if (spool_find(sp, job->id, loc) == 0) {
 		errno = EEXIST;
@@ -761,20 +775,83 @@ spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 	if (rename_noreplace(sp->tmp, tmp, sp->dir[ST_PENDING], json) == -1)
 		goto fail;
 	CRASH_POINT("enqueue.after_rename");
-	close(lockfd);
-	/* Queued: a failing fsync now must not make the caller enqueue it
-	 * again under a new id. */
-	if (spool_sync(sp))
-		fsync(sp->dir[ST_PENDING]);
-	CRASH_POINT("enqueue.after_fsync");
 	return 0;
 fail:
 	saved = errno;
 	unlinkat(sp->tmp, tmp, 0);
-	if (lockfd != -1)
-		close(lockfd);
 	errno = saved;
 	return -1;
+}
+
+int
+spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
+{
+	char tmp[128];
+	int lockfd, saved;
+
+	memset(loc, 0, sizeof *loc);
+	loc->dirfd = -1;
+	if (enqueue_write(sp, job, tmp, spool_sync(sp)) == -1)
+		return -1;
+	if ((lockfd = spool_lock(sp)) == -1) {
+		saved = errno;
+		unlinkat(sp->tmp, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	if (enqueue_commit(sp, job, tmp, loc) == -1) {
+		saved = errno;
+		close(lockfd);
+		errno = saved;
+		return -1;
+	}
+	close(lockfd);
+	/* Queued: a failing fsync now is told apart (1), so that the caller
+	 * does not enqueue it again under a new id. */
+	if (spool_sync(sp) && fsync(sp->dir[ST_PENDING]) == -1)
+		return 1;
+	CRASH_POINT("enqueue.after_fsync");
+	return 0;
+}
+
+ssize_t
+spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
+    struct spool_loc *loc, int *sync_err)
+{
+	char (*tmp)[128] = calloc(n > 0 ? n : 1, sizeof *tmp);
+	size_t w = 0, done = 0;
+	int lockfd = -1, saved = 0;
+
+	memset(loc, 0, sizeof *loc);
+	loc->dirfd = -1;
+	*sync_err = 0;
+	if (tmp == NULL)
+		return -1;
+	for (; w < n; w++)
+		if (enqueue_write(sp, &jobs[w], tmp[w], 0) == -1) {
+			saved = errno;
+			break;
+		}
+	if (w > 0 && (lockfd = spool_lock(sp)) == -1)
+		saved = errno;
+	for (; lockfd != -1 && done < w; done++)
+		if (enqueue_commit(sp, &jobs[done], tmp[done], loc) == -1) {
+			saved = errno;
+			break;
+		}
+	for (size_t i = done + (saved != 0 && lockfd != -1); i < w; i++)
+		unlinkat(sp->tmp, tmp[i], 0);
+	if (lockfd != -1)
+		close(lockfd);
+	free(tmp);
+	/* One sync for the group's files and renames, before the caller
+	 * acknowledges any; once renamed they are queued, so a failing sync
+	 * is told apart, not reported as a failure to enqueue. */
+	if (done > 0 && spool_sync(sp) && syncfs(sp->root) == -1)
+		*sync_err = errno;
+	CRASH_POINT("enqueue.after_fsync");
+	errno = saved;
+	return saved != 0 && done == 0 ? -1 : (ssize_t)done;
 }
 
 int

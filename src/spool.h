@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "job.h"
@@ -142,9 +143,25 @@ int spool_below_floor(struct spool *sp);
 /*
  * Enqueue job: fill id (generated if empty), created_at, state; write it to
  * tmp/, then under SPOOL/lock check that the id is nowhere in the spool and
- * rename it into pending/. EEXIST (with where in loc) if the id exists.
+ * rename it into pending/, then fsync pending/ (sync = 1). Returns 0; 1
+ * when the job is queued but that last fsync failed (errno set: it may not
+ * survive a power loss); -1 when it is not queued, EEXIST (with where in
+ * loc) if the id exists.
  */
 int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
+
+/*
+ * Enqueue jobs[0..n-1] in order as one group: each is filled and written to
+ * tmp/ without an fsync of its own; then, holding SPOOL/lock once, each is
+ * checked and renamed into pending/ as spool_enqueue does; then one
+ * syncfs(2) (sync = 1) makes the whole group durable before this returns.
+ * Stops at the first job that cannot be enqueued. Returns how many were
+ * (jobs[0..r-1]); when r < n, errno (and loc, for EEXIST) tell why jobs[r]
+ * was not. Returns -1 when none was. *sync_err is 0, or the errno of a
+ * failed final sync: the r jobs are queued but may not survive a power loss.
+ */
+ssize_t spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
+    struct spool_loc *loc, int *sync_err);
 
 /*
  * Open the lock file dirfd/name for flock(2): read-write (NFS wants it for

@@ -291,34 +291,6 @@ has_suffix(const char *name, const char *suffix)
 	return n >= m && strcmp(name + n - m, suffix) == 0;
 }
 
-char *
-shell_quote(const char *word)
-{
-	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_-+=:,./";
-	size_t n = strlen(word), quotes = 0;
-	char *out, *o;
-
-	if (n > 0 && strspn(word, safe) == n)
-		return strdup(word);
-	for (const char *p = word; *p; p++)
-		quotes += *p == '\'';
-	/* each ' becomes '\'' (4 bytes); plus the two quotes and the NUL */
-	if ((out = malloc(n + quotes * 3 + 3)) == NULL)
-		return NULL;
-	o = out;
-	*o++ = '\'';
-	for (const char *p = word; *p; p++) {
-		if (*p == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
-		} else
-			*o++ = *p;
-	}
-	*o++ = '\'';
-	*o = '\0';
-	return out;
-}
 
 int
 utf8_valid(const char *buf, size_t len)
@@ -352,59 +324,6 @@ utf8_valid(const char *buf, size_t len)
 			return 0;
 	}
 	return 1;
-}
-
-/*
- * Would sh read word, first on a line, as other than a command name: a
- * reserved word (POSIX's, and bash's, which may be /bin/sh), or an
- * assignment NAME=value?
- */
-static int
-not_a_command_name(const char *word)
-{
-	static const char *const reserved[] = { "!", "{", "}", "case", "do",
-	    "done", "elif", "else", "esac", "fi", "for", "if", "in", "then",
-	    "until", "while", "[[", "]]", "coproc", "function", "select",
-	    "time" };
-	size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-
-	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-		if (strcmp(word, reserved[i]) == 0)
-			return 1;
-	return n > 0 && word[n] == '=' && !(word[0] >= '0' && word[0] <= '9');
-}
-
-char *
-shell_join(int n, char *const *words)
-{
-	char *out = NULL, *q;
-	size_t len = 0;
-	FILE *f;
-	int bad = 0;
-
-	if (n == 1)
-		return strdup(words[0]);
-	if ((f = open_memstream(&out, &len)) == NULL)
-		return NULL;
-	for (int i = 0; i < n && !bad; i++) {
-		if ((q = shell_quote(words[i])) == NULL) {
-			bad = 1;
-			break;
-		}
-		/* a word shell_quote() left bare is [A-Za-z0-9@%_+=:,./-]* */
-		if (i == 0 && q[0] != '\'' && not_a_command_name(words[0]))
-			bad = fprintf(f, "'%s'", q) < 0;
-		else
-			bad = fprintf(f, "%s%s", i > 0 ? " " : "", q) < 0;
-		free(q);
-	}
-	if (fclose(f) != 0 || bad) {
-		free(out);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return out;
 }
 
 const char *

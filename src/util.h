@@ -70,22 +70,6 @@ int utf8_valid(const char *buf, size_t len);
 /* Does name end with suffix? */
 int has_suffix(const char *name, const char *suffix);
 
-/*
- * Quote one word for /bin/sh so that it reads back as exactly that word:
- * plain words stay as they are, others are put in single quotes. Returns a
- * malloc'ed string or NULL (ENOMEM).
- */
-char *shell_quote(const char *word);
-
-/*
- * The shell command line for the n >= 1 words of `enqueue -- WORDS`: one
- * word is taken as a command line as it is; several are each quoted with
- * shell_quote() and joined by spaces, and a first word that sh would not
- * read as a command name (a reserved word such as "if", or NAME=value) is
- * quoted too, so that sh runs exactly those words as nq and task-spooler
- * do. Returns a malloc'ed string or NULL (ENOMEM).
- */
-char *shell_join(int n, char *const *words);
 
 /* This host's name, cut at the first dot, with characters outside
  * [A-Za-z0-9-] replaced by '-'; "localhost" if it has none. */

@@ -15,7 +15,9 @@
  * Claim: take the first ready index entry, renameat2() it into our lease
  * (ENOENT: another worker won, take the next), validate it, rewrite it as
  * processing with attempts + 1, fork a child that waits on a pipe until the
- * lease records its process group, then exec /bin/sh -c COMMAND.
+ * lease records its process group, then exec the command: a simple one
+ * (no character that sh would act on) directly, any other with
+ * /bin/sh -c COMMAND.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +40,7 @@
 #include "index.h"
 #include "lease.h"
 #include "util.h"
+#include "shell.h"
 #include "worker.h"
 
 #define RESCAN_MS      (5 * 60 * 1000)
@@ -342,6 +345,29 @@ pump(struct worker *w, struct attempt *a, int i)
 }
 
 /*
+ * Run command as sh -c would: a simple one (shell_simple_argv) directly,
+ * with sh's exit status and message when it cannot be run (127: not
+ * found, 126: found but not runnable); anything else through /bin/sh.
+ */
+static void __attribute__((noreturn))
+exec_command(const char *command)
+{
+	char **argv;
+	int e;
+
+	if (shell_simple_argv(command, &argv) == 1) {
+		execvp(argv[0], argv);
+		e = errno;
+		dprintf(2, "queuectl: %s: %s\n", argv[0], e == ENOENT ?
+		    "not found" : strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+	dprintf(2, "queuectl: /bin/sh: %s\n", strerror(errno));
+	_exit(127);
+}
+
+/*
  * The child: its own process group, stdio in place and every other
  * descriptor closed (the lease lock above all, and the go pipe's write end,
  * so that the worker's death reads as end of file); then wait for the go
@@ -377,9 +403,7 @@ child_exec(struct worker *w, struct attempt *a, int go, int out, int errfd)
 	setenv("QUEUECTL_ATTEMPT", attempt, 1);
 	setenv("QUEUECTL_SPOOL", w->sp->path, 1);
 	setenv("QUEUECTL_WORKER", w->lease.id, 1);
-	execl("/bin/sh", "sh", "-c", a->job.command, (char *)NULL);
-	dprintf(2, "queuectl: /bin/sh: %s\n", strerror(errno));
-	_exit(127);
+	exec_command(a->job.command);
 }
 
 /* Open the attempt's logs in the lease and write the attempt markers. */

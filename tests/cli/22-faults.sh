@@ -161,6 +161,22 @@ runq enqueue --id e-dup true
 rc_is 73 "without the fault the duplicate is refused (73)"
 rm -rf "$SPOOL/processing/ghost-1"
 
+# The job is queued but the fsync of pending/ (or the batch's syncfs) that
+# makes it durable fails: the id is printed, and the exit status says 74.
+rm -f "$FLOG"
+run faulty fsync:EIO QUEUECTL_FAULT_PATH="$SPOOL/pending" -- q enqueue --id e-dsync true
+rc_is 74 "enqueue: the fsync of pending/ fails after the rename: 74"
+is "$out" "e-dsync" "... the id is printed: the job is queued"
+like "$err" "e-dsync is queued, but may not survive a power loss" "... and the message says so"
+check "... e-dsync is in pending/ once" eval "fault_hits /pending && only_in e-dsync pending"
+rm -f "$FLOG"
+run faulty fsync:EIO -- bash -c 'printf "{\"id\":\"e-bs1\",\"command\":\"true\"}\n{\"id\":\"e-bs2\",\"command\":\"true\"}\n" | "$QUEUECTL" enqueue --batch'
+rc_is 74 "enqueue --batch: the group's syncfs fails: 74"
+is "$out" "e-bs1
+e-bs2" "... the ids are printed: the jobs are queued"
+like "$err" "the last 2 jobs are queued, but may not survive a power loss" "... and the message says so"
+check "... both are in pending/ once" eval "fault_hits syncfs && only_in e-bs1 pending && only_in e-bs2 pending"
+
 # mkdir: creating the spool, or one of its directories
 for e in ENOSPC EIO EMFILE EDQUOT; do
 	fresh=$TEST_DIR/fresh-$e/spool

@@ -13,7 +13,7 @@
  *                                  write   write(2) to a regular file (never
  *                                          to a pipe or terminal, so errors
  *                                          can still be reported)
- *                                  fsync   fsync(2), fdatasync(2)
+ *                                  fsync   fsync(2), fdatasync(2), syncfs(2)
  *                                  rename  rename, renameat, renameat2
  *                                  open    open, openat (and their *64)
  *                                  mkdir   mkdir, mkdirat, only when the
@@ -301,6 +301,17 @@ fdatasync(int fd)
 	if (armed(F_FSYNC) && inject(F_FSYNC, "fdatasync", fd_path(fd, p), NULL))
 		return -1;
 	return real_fdatasync(fd);
+}
+
+int
+syncfs(int fd)
+{
+	char p[PATH_MAX];
+
+	REAL(syncfs);
+	if (armed(F_FSYNC) && inject(F_FSYNC, "syncfs", fd_path(fd, p), NULL))
+		return -1;
+	return real_syncfs(fd);
 }
 
 int

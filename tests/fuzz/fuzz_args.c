@@ -31,6 +31,7 @@
 #include "fuzz.h"
 #include "job.h"
 #include "util.h"
+#include "shell.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -99,7 +99,7 @@ for t in "${targets[@]}"; do
 
 	# shellcheck disable=SC2086
 	if ! "$CC_FUZZ" $CFLAGS_FUZZ $WARN $PKG_CFLAGS -Isrc -o "$bin" "$src" \
-	    src/util.c src/job.c src/config.c $PKG_LIBS -lm >"$log" 2>&1; then
+	    src/util.c src/shell.c src/job.c src/config.c $PKG_LIBS -lm >"$log" 2>&1; then
 		echo "not ok $n - fuzz_$t: build failed"
 		head -n 30 "$log" | sed 's/^/#   /'
 		failed=$((failed + 1))

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "shell.h"
 #include "tap.h"
 
 /* 2026-11-22T10:30:00Z */
