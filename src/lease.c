@@ -102,6 +102,8 @@ int
 lease_record(struct spool *sp, struct lease *l, const char *job, pid_t pgid,
     int64_t job_started_at)
 {
+	static pid_t self;
+	static unsigned long long self_start;
 	char when[TIME_BUFSZ], *text;
 	cJSON *o = cJSON_CreateObject();
 	int r = -1, saved_nosync = sp->nosync;
@@ -111,7 +113,11 @@ lease_record(struct spool *sp, struct lease *l, const char *job, pid_t pgid,
 	cJSON_AddStringToObject(o, "worker", l->id);
 	cJSON_AddStringToObject(o, "host", host_name());
 	cJSON_AddNumberToObject(o, "pid", (double)getpid());
-	cJSON_AddNumberToObject(o, "pid_start", (double)proc_start_time(getpid()));
+	if (self != getpid()) {         /* once per process */
+		self = getpid();
+		self_start = proc_start_time(self);
+	}
+	cJSON_AddNumberToObject(o, "pid_start", (double)self_start);
 	cJSON_AddStringToObject(o, "started_at", time_format(l->started_at, when));
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);

@@ -93,6 +93,7 @@ struct worker {
 	unsigned gen;
 	struct attempt *run;
 	struct attempt *held;  /* finished or not started, not yet moved on */
+	int lease_busy;        /* the lease record names a job that is over */
 	int64_t next_rescan, next_reclaim;   /* monotonic ms */
 	const char *dup_name;                /* for duplicate_of */
 };
@@ -829,8 +830,7 @@ finish(struct worker *w)
 			a = NULL;
 		}
 	}
-	if (lease_record(w->sp, &w->lease, NULL, 0, 0) == -1)
-		wlog(w, "cannot update the lease record: %s", strerror(errno));
+	w->lease_busy = 1;      /* recorded as idle only if no job follows */
 	if (a != NULL)
 		attempt_free(a);
 }
@@ -1000,6 +1000,12 @@ turn(struct worker *w)
 		retry_held(w);
 	if (w->run == NULL && w->held == NULL && w->stopping == STOP_NONE)
 		claim_next(w);
+	if (w->run == NULL && w->lease_busy) {
+		if (lease_record(w->sp, &w->lease, NULL, 0, 0) == -1)
+			wlog(w, "cannot update the lease record: %s",
+			    strerror(errno));
+		w->lease_busy = 0;
+	}
 	if (w->run == NULL && w->stopping != STOP_NONE)
 		return;
 	pfd[n++] = (struct pollfd){ .fd = w->sfd, .events = POLLIN };
