@@ -7,6 +7,8 @@
 #   make chaos      2,000 jobs under kill -9 (tests/chaos.sh; CHAOS_JOBS=N)
 #   make fuzz       the libFuzzer harnesses, 10 min each (tests/fuzz/)
 #   make demo       a short tour on a temporary spool
+#   make bench      queuectl beside nq, task-spooler and the machine's limits
+#                   (bench/; about 15 minutes; BENCH_QUICK=1 for 1.5)
 #   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured
 
 VERSION    = 0.1.0
@@ -74,6 +76,9 @@ fuzz:
 demo: queuectl
 	@sh tests/demo.sh ./queuectl
 
+bench: queuectl
+	@sh bench/deps.sh && bash bench/run.sh
+
 lint:
 	mandoc -Tlint -W warning man/queuectl.1 man/queuectl-spool.5
 
@@ -90,4 +95,4 @@ uninstall:
 clean:
 	rm -rf build queuectl
 
-.PHONY: all deps check memcheck chaos fuzz demo lint install uninstall clean
+.PHONY: all deps check memcheck chaos fuzz demo bench lint install uninstall clean
