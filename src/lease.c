@@ -98,15 +98,50 @@ same_file(int fd, int dirfd, const char *name)
 	    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
+/*
+ * Write text, padded with blanks to LEASE_RECORD_SIZE bytes and a newline,
+ * over the lease record in place: one pwrite(2), no temporary file and no
+ * rename (which on ext4 would flush the file). The record matters only
+ * while this boot lasts (no fsync), a kill cannot cut a pwrite of a regular
+ * file short, and a reader that catches one half done retries.
+ */
+static int
+record_write(struct lease *l, const char *text)
+{
+	char buf[LEASE_RECORD_SIZE];
+	size_t n = strlen(text);
+	ssize_t w;
+
+	if (n >= sizeof buf) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	memcpy(buf, text, n);
+	memset(buf + n, ' ', sizeof buf - n - 1);
+	buf[sizeof buf - 1] = '\n';
+	if (l->recfd == -1 && (l->recfd = openat(l->dirfd, "lease", O_RDWR |
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	while ((w = pwrite(l->recfd, buf, sizeof buf, 0)) == -1 && errno == EINTR)
+		;
+	if (w == -1)
+		return -1;
+	if (w != (ssize_t)sizeof buf) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 int
-lease_record(struct spool *sp, struct lease *l, const char *job, pid_t pgid,
+lease_record(struct lease *l, const char *job, pid_t pgid,
     int64_t job_started_at)
 {
 	static pid_t self;
 	static unsigned long long self_start;
 	char when[TIME_BUFSZ], *text;
 	cJSON *o = cJSON_CreateObject();
-	int r = -1, saved_nosync = sp->nosync;
+	int r = -1;
 
 	if (o == NULL)
 		goto out;
@@ -128,12 +163,9 @@ lease_record(struct spool *sp, struct lease *l, const char *job, pid_t pgid,
 		    time_format(job_started_at, when));
 	} else
 		cJSON_AddNullToObject(o, "job");
-	if ((text = cJSON_Print(o)) == NULL)
+	if ((text = cJSON_PrintUnformatted(o)) == NULL)
 		goto out;
-	/* The record only matters while this boot lasts: no fsync. */
-	sp->nosync = 1;
-	r = spool_replace(sp, l->dirfd, "lease", text, strlen(text));
-	sp->nosync = saved_nosync;
+	r = record_write(l, text);
 	free(text);
 out:
 	cJSON_Delete(o);
@@ -160,7 +192,7 @@ lease_build(struct spool *sp, struct lease *l)
 	    flock(l->lockfd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	l->dirfd = fd;
-	if (lease_record(sp, l, NULL, 0, 0) == -1)
+	if (lease_record(l, NULL, 0, 0) == -1)
 		goto fail;
 	CRASH_POINT("lease.before_rename");
 	if (renameat2(sp->tmp, tmpname, sp->dir[ST_PROCESSING], l->id,
@@ -174,13 +206,15 @@ fail:
 	saved = errno;
 	if (l->lockfd != -1)
 		close(l->lockfd);
+	if (l->recfd != -1)
+		close(l->recfd);
 	if (fd != -1) {
 		unlinkat(fd, "lease", 0);
 		unlinkat(fd, "lock", 0);
 		close(fd);
 	}
 	unlinkat(sp->tmp, tmpname, AT_REMOVEDIR);
-	l->lockfd = l->dirfd = -1;
+	l->lockfd = l->dirfd = l->recfd = -1;
 	errno = saved;
 	return -1;
 }
@@ -191,7 +225,7 @@ lease_create(struct spool *sp, struct lease *l)
 	int a = 0, b = 0;
 
 	memset(l, 0, sizeof *l);
-	l->dirfd = l->lockfd = -1;
+	l->dirfd = l->lockfd = l->recfd = -1;
 	l->started_at = now_ms();
 	if (fmt_checked(l->id, sizeof l->id, "%s-%ld", host_name(),
 	    (long)getpid()) == -1)
@@ -232,7 +266,9 @@ lease_release(struct spool *sp, struct lease *l)
 	int r = lease_remove(sp, l->dirfd, l->id);
 
 	close(l->dirfd);
-	l->dirfd = -1;
+	if (l->recfd != -1)
+		close(l->recfd);
+	l->dirfd = l->recfd = -1;
 	return r;
 }
 
@@ -241,13 +277,16 @@ static cJSON *
 record_read(int dirfd)
 {
 	size_t len;
-	char *text = file_read_at(dirfd, "lease", 65536, &len);
-	cJSON *o;
+	char *text;
+	cJSON *o = NULL;
 
-	if (text == NULL)
-		return NULL;
-	o = cJSON_ParseWithLength(text, len);
-	free(text);
+	/* a live worker rewrites it in place: a torn read is tried again */
+	for (int tries = 0; o == NULL && tries < 3; tries++) {
+		if ((text = file_read_at(dirfd, "lease", 65536, &len)) == NULL)
+			return NULL;
+		o = cJSON_ParseWithLength(text, len);
+		free(text);
+	}
 	return o;
 }
 

@@ -14,10 +14,13 @@
 
 #include "spool.h"
 
+#define LEASE_RECORD_SIZE 1024        /* the lease record, blank-padded */
+
 struct lease {
 	char id[WORKER_ID_MAX + 1];   /* HOST-PID */
 	int dirfd;
 	int lockfd;
+	int recfd;                    /* the record, rewritten in place */
 	int64_t started_at;
 };
 
@@ -40,10 +43,11 @@ struct lease_info {
 int lease_create(struct spool *sp, struct lease *l);
 
 /*
- * Rewrite the lease record: the worker, and the running attempt (job id,
- * its process group and the leader's start time) or idle when job is NULL.
+ * Rewrite the lease record in place (one pwrite of LEASE_RECORD_SIZE
+ * bytes): the worker, and the running attempt (job id, its process group
+ * and the leader's start time) or idle when job is NULL. 0 or -1.
  */
-int lease_record(struct spool *sp, struct lease *l, const char *job,
+int lease_record(struct lease *l, const char *job,
     pid_t pgid, int64_t job_started_at);
 
 /*

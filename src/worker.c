@@ -14,8 +14,9 @@
  *
  * Claim: take the first ready index entry, renameat2() it into our lease
  * (ENOENT: another worker won, take the next), validate it, rewrite it as
- * processing with attempts + 1, fork a child that waits on a pipe until the
- * lease records its process group, then exec the command: a simple one
+ * processing with attempts + 1, start a child (clone(CLONE_VM): no copy of
+ * our memory) that waits on a pipe until the lease records its process
+ * group, then execs the command: a simple one
  * (no character that sh would act on) directly, any other with
  * /bin/sh -c COMMAND.
  */
@@ -23,6 +24,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,16 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef UNDER_VALGRIND
+#define UNDER_VALGRIND() 0
+#endif
 
 #include "crash.h"
 #include "index.h"
@@ -49,6 +61,9 @@
 #define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
 
 enum { STOP_NONE, STOP_GRACEFUL, STOP_NOW };
+
+struct spawn_ctx;
+static void spawn_ctx_free(struct spawn_ctx *c);
 
 /* A job held in the lease because a step that moves it on failed. */
 enum { HOLD_NONE, HOLD_SETTLE, HOLD_GIVE_BACK };
@@ -80,6 +95,7 @@ struct attempt {
 	double timeout_s;
 	int timed_out;
 	int stopped;           /* ended by stop --now */
+	struct spawn_ctx *spawn;   /* the child's, until it is reaped */
 };
 
 struct worker {
@@ -290,6 +306,7 @@ static void
 attempt_free(struct attempt *a)
 {
 	attempt_close(a);
+	spawn_ctx_free(a->spawn);
 	job_free(&a->job);
 	free(a->orig);
 	free(a);
@@ -346,65 +363,157 @@ pump(struct worker *w, struct attempt *a, int i)
 }
 
 /*
- * Run command as sh -c would: a simple one (shell_simple_argv) directly,
- * with sh's exit status and message when it cannot be run (127: not
- * found, 126: found but not runnable); anything else through /bin/sh.
+ * What the job's child needs, prepared by the worker. The child is made
+ * with clone(CLONE_VM): it shares the worker's memory until it execs,
+ * which spares copying the worker's address space (the largest part of a
+ * fork) but means that it must not allocate, nor write anything but its own
+ * stack, and that all this stays allocated until the child is reaped.
  */
-static void __attribute__((noreturn))
-exec_command(const char *command)
-{
-	char **argv;
-	int e;
+#define SPAWN_STACK (256 * 1024)
 
-	if (shell_simple_argv(command, &argv) == 1) {
-		execvp(argv[0], argv);
-		e = errno;
-		dprintf(2, "queuectl: %s: %s\n", argv[0], e == ENOENT ?
-		    "not found" : strerror(e));
-		_exit(e == ENOENT ? 127 : 126);
+struct spawn_ctx {
+	int go, out, err;       /* the worker's ends: go pipe read, logs write */
+	const char *cwd;        /* NULL: the worker's */
+	char **argv;            /* simple: the command's words (one block) */
+	char *sh_argv[4];       /* otherwise: sh -c COMMAND */
+	char **envp;            /* the worker's environment and ours */
+	char *vars[4];          /* QUEUECTL_JOB_ID=... */
+	char stack[];           /* SPAWN_STACK bytes */
+};
+
+static void
+spawn_ctx_free(struct spawn_ctx *c)
+{
+	if (c == NULL)
+		return;
+	free(c->argv);
+	free(c->envp);
+	for (int i = 0; i < 4; i++)
+		free(c->vars[i]);
+	free(c);
+}
+
+/* The environment: the worker's without our variables, then ours. */
+static int
+spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
+{
+	size_t n = 0, k = 0;
+
+	if (asprintf(&c->vars[0], "QUEUECTL_JOB_ID=%s", a->job.id) == -1 ||
+	    asprintf(&c->vars[1], "QUEUECTL_ATTEMPT=%ld", a->job.attempts) == -1 ||
+	    asprintf(&c->vars[2], "QUEUECTL_SPOOL=%s", w->sp->path) == -1 ||
+	    asprintf(&c->vars[3], "QUEUECTL_WORKER=%s", w->lease.id) == -1) {
+		memset(c->vars, 0, sizeof c->vars);    /* undefined on failure */
+		return -1;
 	}
-	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-	dprintf(2, "queuectl: /bin/sh: %s\n", strerror(errno));
-	_exit(127);
+	while (environ[n] != NULL)
+		n++;
+	if ((c->envp = calloc(n + 5, sizeof *c->envp)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "QUEUECTL_JOB_ID=", 16) != 0 &&
+		    strncmp(environ[i], "QUEUECTL_ATTEMPT=", 17) != 0 &&
+		    strncmp(environ[i], "QUEUECTL_SPOOL=", 15) != 0 &&
+		    strncmp(environ[i], "QUEUECTL_WORKER=", 16) != 0)
+			c->envp[k++] = environ[i];
+	for (int i = 0; i < 4; i++)
+		c->envp[k++] = c->vars[i];
+	return 0;
+}
+
+/* Prepare the child of attempt a; NULL (errno set) on failure. */
+static struct spawn_ctx *
+spawn_prepare(struct worker *w, struct attempt *a, int go, int out, int err)
+{
+	struct spawn_ctx *c = calloc(1, sizeof *c + SPAWN_STACK);
+
+	if (c == NULL)
+		return NULL;
+	c->go = go;
+	c->out = out;
+	c->err = err;
+	c->cwd = a->job.cwd;
+	if (shell_simple_argv(a->job.command, &c->argv) == -1 ||
+	    spawn_env(w, a, c) == -1) {
+		spawn_ctx_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->sh_argv[0] = "sh";
+	c->sh_argv[1] = "-c";
+	c->sh_argv[2] = (char *)a->job.command;
+	return c;
+}
+
+/* In the child: say why on stderr (no allocation) and exit. */
+static void __attribute__((noreturn))
+child_fail(const char *what, int e, int status)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "queuectl: %s: %s\n", what,
+	    e == ENOENT && status == 127 ? "not found" : strerror(e));
+	write(2, msg, strlen(msg));
+	_exit(status);
 }
 
 /*
  * The child: its own process group, stdio in place and every other
  * descriptor closed (the lease lock above all, and the go pipe's write end,
  * so that the worker's death reads as end of file); then wait for the go
- * byte, which comes once the lease records our process group, and exec.
+ * byte, which comes once the lease records our process group, and exec the
+ * command as sh -c would: a simple one (shell_simple_argv) directly, with
+ * sh's exit status and message when it cannot be run (127: not found, 126:
+ * found but not runnable), anything else through /bin/sh.
  */
-static void __attribute__((noreturn))
-child_exec(struct worker *w, struct attempt *a, int go, int out, int errfd)
+static int
+child_main(void *arg)
 {
-	char attempt[32];
+	struct spawn_ctx *c = arg;
 	sigset_t none;
-	char c;
+	char ch;
 	int null;
 
 	setpgid(0, 0);
 	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
-	    dup2(null, 0) == -1 || dup2(out, 1) == -1 || dup2(errfd, 2) == -1 ||
-	    (go != 3 && dup2(go, 3) == -1))
+	    dup2(null, 0) == -1 || dup2(c->out, 1) == -1 ||
+	    dup2(c->err, 2) == -1 || (c->go != 3 && dup2(c->go, 3) == -1))
 		_exit(127);
 	closefrom(4);
-	if (read(3, &c, 1) != 1)
+	if (read(3, &ch, 1) != 1)
 		_exit(127);           /* the worker died before recording us */
 	close(3);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (a->job.cwd != NULL && chdir(a->job.cwd) == -1) {
-		dprintf(2, "queuectl: cannot change directory to %s: %s\n",
-		    a->job.cwd, strerror(errno));
-		_exit(126);
+	if (c->cwd != NULL && chdir(c->cwd) == -1) {
+		char what[PATH_MAX + 32];
+
+		snprintf(what, sizeof what, "cannot change directory to %s",
+		    c->cwd);
+		child_fail(what, errno, 126);
 	}
-	snprintf(attempt, sizeof attempt, "%ld", a->job.attempts);
-	setenv("QUEUECTL_JOB_ID", a->job.id, 1);
-	setenv("QUEUECTL_ATTEMPT", attempt, 1);
-	setenv("QUEUECTL_SPOOL", w->sp->path, 1);
-	setenv("QUEUECTL_WORKER", w->lease.id, 1);
-	exec_command(a->job.command);
+	if (c->argv != NULL) {
+		execvpe(c->argv[0], c->argv, c->envp);
+		child_fail(c->argv[0], errno, errno == ENOENT ? 127 : 126);
+	}
+	execve("/bin/sh", c->sh_argv, c->envp);
+	child_fail("/bin/sh", errno, 127);
+}
+
+/* Start the child: clone(CLONE_VM), or fork under valgrind, which cannot
+ * follow such a clone. */
+static pid_t
+spawn_child(struct spawn_ctx *c)
+{
+	pid_t pid;
+
+	if (UNDER_VALGRIND()) {
+		if ((pid = fork()) == 0)
+			_exit(child_main(c));
+		return pid;
+	}
+	return clone(child_main, c->stack + SPAWN_STACK, CLONE_VM | SIGCHLD, c);
 }
 
 /* Open the attempt's logs in the lease and write the attempt markers. */
@@ -439,12 +548,11 @@ spawn(struct worker *w, struct attempt *a)
 	pid_t pid;
 
 	if (open_logs(w, a) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(err, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1)
+	    pipe2(err, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1 ||
+	    (a->spawn = spawn_prepare(w, a, go[0], out[1], err[1])) == NULL)
 		goto fail;
-	if ((pid = fork()) == -1)
+	if ((pid = spawn_child(a->spawn)) == -1)
 		goto fail;
-	if (pid == 0)
-		child_exec(w, a, go[0], out[1], err[1]);
 	close(out[1]);
 	close(err[1]);
 	close(go[0]);
@@ -455,7 +563,7 @@ spawn(struct worker *w, struct attempt *a)
 	a->pipes[1] = err[0];
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	if (lease_record(w->sp, &w->lease, a->job.id, pid, a->start_ms) == -1) {
+	if (lease_record(&w->lease, a->job.id, pid, a->start_ms) == -1) {
 		saved = errno;
 		close(go[1]);        /* the child sees EOF and exits 127 */
 		waitpid(pid, NULL, 0);
@@ -469,6 +577,8 @@ spawn(struct worker *w, struct attempt *a)
 	return 0;
 fail:
 	saved = errno;
+	spawn_ctx_free(a->spawn);
+	a->spawn = NULL;
 	for (int i = 0; i < 2; i++) {
 		if (out[i] != -1)
 			close(out[i]);
@@ -1001,7 +1111,7 @@ turn(struct worker *w)
 	if (w->run == NULL && w->held == NULL && w->stopping == STOP_NONE)
 		claim_next(w);
 	if (w->run == NULL && w->lease_busy) {
-		if (lease_record(w->sp, &w->lease, NULL, 0, 0) == -1)
+		if (lease_record(&w->lease, NULL, 0, 0) == -1)
 			wlog(w, "cannot update the lease record: %s",
 			    strerror(errno));
 		w->lease_busy = 0;
@@ -1047,7 +1157,7 @@ worker_main(struct spool *sp, int ready_fd)
 	memset(&w, 0, sizeof w);
 	w.sp = sp;
 	w.ifd = w.sfd = -1;
-	w.lease.dirfd = w.lease.lockfd = -1;
+	w.lease.dirfd = w.lease.lockfd = w.lease.recfd = -1;
 	index_init(&w.ix);
 	if (setup(&w) == -1) {
 		saved = errno;
