@@ -196,11 +196,13 @@ static int
 finish_job(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v,
     struct job *job, char *err, size_t errsz)
 {
-	char cwd[PATH_MAX];
+	static char cwd[PATH_MAX];      /* once per process (--batch) */
 
 	apply_opts(obj, o, v);
+	if (cwd[0] == '\0' && getcwd(cwd, sizeof cwd) == NULL)
+		cwd[0] = '\0';
 	if (cJSON_GetObjectItemCaseSensitive(obj, "cwd") == NULL &&
-	    getcwd(cwd, sizeof cwd) != NULL)
+	    cwd[0] != '\0')
 		put(obj, "cwd", cJSON_CreateString(cwd));
 	return validate(obj, job, err, errsz);
 }

@@ -11,7 +11,8 @@
  *             unlink(FROM/<id>.stdout|stderr); fsync(TO).
  *   enqueue:  write; flock(SPOOL/lock); look for the id everywhere;
  *             renameat2(tmp/<unique>, pending/<id>.json, NOREPLACE);
- *             unlock; fsync(pending/).
+ *             unlock; fsync(pending/). A generated id is new by
+ *             construction: neither lock nor look-up.
  *   settle:   replace in the lease with the outcome and target state,
  *             then move to done/, failed/ or dead/.
  *
@@ -731,14 +732,19 @@ spool_below_floor(struct spool *sp)
 	return (double)vfs.f_bavail * 100 < sp->cfg.min_free * (double)vfs.f_blocks;
 }
 
-/* Fill a new job's id, state and times, and write it to tmp/ as tmp. */
+/*
+ * Fill a new job's id, state and times, and write it to tmp/ as tmp.
+ * Returns 1 if the id was generated here (new by construction: no other
+ * job can hold it, so it needs no look-up), 0 if the job brought its own,
+ * -1 on failure.
+ */
 static int
 enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 {
 	char gen[ID_MAX + 1], *text;
-	int r;
+	int r, fresh = job->id[0] == '\0';
 
-	if ((job->id[0] == '\0' && job_set_id(job, id_generate(gen)) == -1) ||
+	if ((fresh && job_set_id(job, id_generate(gen)) == -1) ||
 	    job_set_state(job, ST_PENDING) == -1 ||
 	    (job->created_at == 0 &&
 	    job_set_time(job, "created_at", now_ms()) == -1) ||
@@ -751,21 +757,24 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 		return -1;
 	r = write_tmp(sp, text, strlen(text), tmp, 128, dosync);
 	free(text);
-	return r;
+	return r == -1 ? -1 : fresh;
 }
 
-/* With SPOOL/lock held: if the id is nowhere in the spool, rename tmp/tmp
- * to pending/<id>.json. The tmp file is removed on failure. */
+/* Rename tmp/tmp to pending/<id>.json; unless the id is fresh (generated),
+ * first check, with SPOOL/lock held, that it is nowhere in the spool. The
+ * tmp file is removed on failure. */
 static int
 enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
-    struct spool_loc *loc)
+    int fresh, struct spool_loc *loc)
 {
 	char json[ID_MAX + 8];
 	int saved;
 
 	if (fmt_checked(json, sizeof json, "%s.json", job->id) == -1)
 		goto fail;
-	if (spool_find(sp, job->id, loc) == 0) {
+	if (fresh)
+		errno = ENOENT;
+	else if (spool_find(sp, job->id, loc) == 0) {
 		errno = EEXIST;
 		goto fail;
 	}
@@ -787,25 +796,27 @@ int
 spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 {
 	char tmp[128];
-	int lockfd, saved;
+	int lockfd = -1, saved, fresh;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
-	if (enqueue_write(sp, job, tmp, spool_sync(sp)) == -1)
+	if ((fresh = enqueue_write(sp, job, tmp, spool_sync(sp))) == -1)
 		return -1;
-	if ((lockfd = spool_lock(sp)) == -1) {
+	if (!fresh && (lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
 		unlinkat(sp->tmp, tmp, 0);
 		errno = saved;
 		return -1;
 	}
-	if (enqueue_commit(sp, job, tmp, loc) == -1) {
+	if (enqueue_commit(sp, job, tmp, fresh, loc) == -1) {
 		saved = errno;
-		close(lockfd);
+		if (lockfd != -1)
+			close(lockfd);
 		errno = saved;
 		return -1;
 	}
-	close(lockfd);
+	if (lockfd != -1)
+		close(lockfd);
 	/* Queued: a failing fsync now is told apart (1), so that the caller
 	 * does not enqueue it again under a new id. */
 	if (spool_sync(sp) && fsync(sp->dir[ST_PENDING]) == -1)
@@ -819,23 +830,30 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
     struct spool_loc *loc, int *sync_err)
 {
 	char (*tmp)[128] = calloc(n > 0 ? n : 1, sizeof *tmp);
+	char *fresh = calloc(n > 0 ? n : 1, 1);
 	size_t w = 0, done = 0;
-	int lockfd = -1, saved = 0;
+	int lockfd = -1, saved = 0, r;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
 	*sync_err = 0;
-	if (tmp == NULL)
+	if (tmp == NULL || fresh == NULL) {
+		free(tmp);
+		free(fresh);
 		return -1;
-	for (; w < n; w++)
-		if (enqueue_write(sp, &jobs[w], tmp[w], 0) == -1) {
+	}
+	for (; w < n; w++) {
+		if ((r = enqueue_write(sp, &jobs[w], tmp[w], 0)) == -1) {
 			saved = errno;
 			break;
 		}
+		fresh[w] = (char)r;
+	}
 	if (w > 0 && (lockfd = spool_lock(sp)) == -1)
 		saved = errno;
 	for (; lockfd != -1 && done < w; done++)
-		if (enqueue_commit(sp, &jobs[done], tmp[done], loc) == -1) {
+		if (enqueue_commit(sp, &jobs[done], tmp[done], fresh[done],
+		    loc) == -1) {
 			saved = errno;
 			break;
 		}
@@ -844,6 +862,7 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
 	if (lockfd != -1)
 		close(lockfd);
 	free(tmp);
+	free(fresh);
 	/* One sync for the group's files and renames, before the caller
 	 * acknowledges any; once renamed they are queued, so a failing sync
 	 * is told apart, not reported as a failure to enqueue. */
@@ -876,6 +895,80 @@ spool_each(int dirfd, const char *suffix,
 		r = fn(dirfd, de->d_name, arg);
 	}
 	closedir(d);
+	return r;
+}
+
+struct dent {
+	ino_t ino;
+	char *name;
+};
+
+static int
+dent_cmp(const void *a, const void *b)
+{
+	const struct dent *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* The matching entries of dirfd, as spool_each takes them; NULL on error. */
+static struct dent *
+dents_read(int dirfd, const char *suffix, size_t *n)
+{
+	struct dent *v = NULL, *nv;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+	int fd;
+
+	*n = 0;
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    (suffix != NULL && !has_suffix(de->d_name, suffix)))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((nv = reallocarray(v, cap, sizeof *v)) == NULL)
+				goto fail;
+			v = nv;
+		}
+		v[*n].ino = de->d_ino;
+		if ((v[(*n)++].name = strdup(de->d_name)) == NULL)
+			goto fail;
+	}
+	closedir(d);
+	return v != NULL ? v : calloc(1, sizeof *v);
+fail:
+	closedir(d);
+	while (*n > 0)
+		free(v[--*n].name);
+	free(v);
+	errno = ENOMEM;
+	return NULL;
+}
+
+int
+spool_each_by_inode(int dirfd, const char *suffix,
+    int (*fn)(int dirfd, const char *name, void *arg), void *arg)
+{
+	size_t n, i;
+	struct dent *v = dents_read(dirfd, suffix, &n);
+	int r = 0;
+
+	if (v == NULL)
+		return -1;
+	qsort(v, n, sizeof *v, dent_cmp);
+	for (i = 0; i < n && r == 0; i++)
+		r = fn(dirfd, v[i].name, arg);
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
 	return r;
 }
 

@@ -142,8 +142,9 @@ int spool_below_floor(struct spool *sp);
 
 /*
  * Enqueue job: fill id (generated if empty), created_at, state; write it to
- * tmp/, then under SPOOL/lock check that the id is nowhere in the spool and
- * rename it into pending/, then fsync pending/ (sync = 1). Returns 0; 1
+ * tmp/, then under SPOOL/lock check that the id is nowhere in the spool (a
+ * generated id skips both) and rename it into pending/, then fsync
+ * pending/ (sync = 1). Returns 0; 1
  * when the job is queued but that last fsync failed (errno set: it may not
  * survive a power loss); -1 when it is not queued, EEXIST (with where in
  * loc) if the id exists.
@@ -182,6 +183,14 @@ int spool_lock(struct spool *sp);
  * -1 if the directory cannot be read.
  */
 int spool_each(int dirfd, const char *suffix,
+    int (*fn)(int dirfd, const char *name, void *arg), void *arg);
+
+/*
+ * The same, calling fn in the order of the entries' inode numbers, which is
+ * roughly their order on disk: reading every file of a large directory
+ * with a cold cache then seeks far less than in directory order.
+ */
+int spool_each_by_inode(int dirfd, const char *suffix,
     int (*fn)(int dirfd, const char *name, void *arg), void *arg);
 
 /*
