@@ -15,14 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "mono.h"
 
 int
 main(int argc, char **argv)
