@@ -1083,13 +1083,13 @@ teardown(struct worker *w)
 	if (w->held != NULL) {
 		/* One last try; else the job stays in the lease, which outlives
 		 * us, and the next reclaim moves it on. */
-		w->held->retry_at = 0;
-		retry_held(w);
-		if (w->held != NULL)
+		retry_held(w);          /* frees it and clears w->held if done */
+		if (w->held != NULL) {
 			wlog(w, "%s: left in the lease for the next worker or "
 			    "'queuectl recover'", w->held->id);
-		attempt_free(w->held);
-		w->held = NULL;
+			attempt_free(w->held);
+			w->held = NULL;
+		}
 	}
 	if (w->lease.dirfd != -1 && lease_release(w->sp, &w->lease) == -1)
 		wlog(w, "cannot remove the lease: %s", strerror(errno));

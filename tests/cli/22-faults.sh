@@ -345,6 +345,26 @@ check "w7 is in done/ exactly once" only_in w7 'done'
 jq_ok "... attempts 1, exit_code 0" "$SPOOL/done/w7.json" '.attempts == 1 and .exit_code == 0'
 check "the lease is gone" absent "$lease"
 
+# 8. the same, but the fault is gone by the time the worker stops: its last
+#    try at stop records the result, and it exits cleanly.
+new_spool spool-w8
+touch "$FLAG"
+rm -f "$FLOG"
+fault_on rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
+fg_worker
+fault_off
+w=$FG_PID
+runq enqueue --id w8 "echo out-w8"
+# after the 3rd failed try the next one is 4 s away: stop comes first
+wait_for 30 "w8: the result cannot be recorded, 3 tries" log_has "w8: cannot record the result: .*try 3"
+rm -f "$FLAG"
+runq worker stop
+rc_is 0 "worker stop while w8 is held and the fault is gone"
+wait "$w"
+is "$?" 0 "the worker exited 0 (its last try succeeded)"
+check "w8 is in done/ exactly once" only_in w8 'done'
+check "processing/ and tmp/ are empty" dirs_empty "$SPOOL/processing" "$SPOOL/tmp"
+
 # --- worker start: cannot build its lease --------------------------------------
 new_spool spool-w6
 rm -f "$FLOG"
