@@ -186,14 +186,6 @@ int spool_each(int dirfd, const char *suffix,
     int (*fn)(int dirfd, const char *name, void *arg), void *arg);
 
 /*
- * The same, calling fn in the order of the entries' inode numbers, which is
- * roughly their order on disk: reading every file of a large directory
- * with a cold cache then seeks far less than in directory order.
- */
-int spool_each_by_inode(int dirfd, const char *suffix,
-    int (*fn)(int dirfd, const char *name, void *arg), void *arg);
-
-/*
  * Call fn for each <id>.json in every lease directory, with the lease's
  * directory fd and its name (the worker id). Same return as spool_each.
  */

@@ -205,8 +205,7 @@ rescan(struct worker *w)
 {
 	w->gen++;
 	for (int i = 0; i < 2; i++)
-		if (spool_each_by_inode(w->sp->dir[watched[i]], ".json",
-		    rescan_one, w) == -1)
+		if (spool_each(w->sp->dir[watched[i]], ".json", rescan_one, w) == -1)
 			wlog(w, "cannot read %s/: %s", state_name(watched[i]),
 			    strerror(errno));
 	index_sweep(&w->ix, w->gen);
