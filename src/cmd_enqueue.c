@@ -14,8 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <bsd/string.h>
-
 #include "cli.h"
 #include "shell.h"
 #include "util.h"
@@ -136,42 +134,53 @@ apply_opts(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v)
 		put(obj, "run_at", cJSON_CreateString(v->run_at));
 }
 
-/* Build the job object from the words after the options. */
+/*
+ * The job object of one record: text (len bytes) is a JSON job if json is
+ * set, else a shell command line. NULL with the reason in err if it is not
+ * a job (a command must be UTF-8: a job file is JSON).
+ */
+static cJSON *
+record_object(const char *text, size_t len, int json, char *err,
+    size_t errsz)
+{
+	struct job job;
+	cJSON *obj;
+
+	if (json) {
+		if (job_parse(&job, text, len, NULL, err, errsz) == -1)
+			return NULL;
+		return job.obj;       /* options are applied to the object */
+	}
+	if (!utf8_valid(text, len)) {
+		snprintf(err, errsz, "the command is not valid UTF-8 (a job file "
+		    "is JSON, which holds only UTF-8 text)");
+		return NULL;
+	}
+	if ((obj = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(obj, "command", text) == NULL)
+		errx(EX_OSERR_, "out of memory");
+	return obj;
+}
+
+/* Build the job object from the words after the options, or exit 65. */
 static cJSON *
 job_object(int n, char **words)
 {
-	char *buf, *cmd, err[256];
-	struct job job;
+	int json = n == 1 && (strcmp(words[0], "-") == 0 || words[0][0] == '{');
+	char *text, err[256];
 	size_t len;
 	cJSON *obj;
 
-	if (n == 1 && (strcmp(words[0], "-") == 0 || words[0][0] == '{')) {
-		if (strcmp(words[0], "-") == 0)
-			buf = read_stdin(&len);
-		else if ((buf = strdup(words[0])) == NULL)
-			errx(EX_OSERR_, "out of memory");
-		else
-			len = strlen(buf);
-		if (job_parse(&job, buf, len, NULL, err, sizeof err) == -1) {
-			free(buf);
-			errx(EX_DATAERR_, "bad job: %s", err);
-		}
-		free(buf);
-		obj = job.obj;        /* options are applied to the object */
-		job.obj = NULL;
-		return obj;
-	}
-	if ((cmd = shell_join(n, words)) == NULL)
+	if (json && strcmp(words[0], "-") == 0)
+		text = read_stdin(&len);
+	else if ((text = json ? strdup(words[0]) : shell_join(n, words)) == NULL)
 		errx(EX_OSERR_, "out of memory");
-	if (!utf8_valid(cmd, strlen(cmd))) {
-		free(cmd);
-		errx(EX_DATAERR_, "the command is not valid UTF-8 (a job file "
-		    "is JSON, which holds only UTF-8 text)");
-	}
-	if ((obj = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(obj, "command", cmd) == NULL)
-		errx(EX_OSERR_, "out of memory");
-	free(cmd);
+	else
+		len = strlen(text);
+	obj = record_object(text, len, json, err, sizeof err);
+	free(text);
+	if (obj == NULL)
+		errx(EX_DATAERR_, "bad job: %s", err);
 	return obj;
 }
 
@@ -351,20 +360,10 @@ batch_add(struct batch *b, char *rec)
 	struct job *job = &b->jobs[b->n];
 	char err[256];
 	cJSON *obj;
-	size_t n = strlen(rec);
 
-	if (rec[0] == '{') {
-		if (job_parse(job, rec, n, NULL, err, sizeof err) == -1)
-			goto bad;
-		obj = job->obj;
-		job->obj = NULL;
-	} else if (!utf8_valid(rec, n)) {
-		strlcpy(err, "the command is not valid UTF-8", sizeof err);
-		goto bad;
-	} else if ((obj = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(obj, "command", rec) == NULL)
-		errx(EX_OSERR_, "out of memory");
-	if (finish_job(obj, b->o, b->v, job, err, sizeof err) == -1)
+	if ((obj = record_object(rec, strlen(rec), rec[0] == '{', err,
+	    sizeof err)) == NULL ||
+	    finish_job(obj, b->o, b->v, job, err, sizeof err) == -1)
 		goto bad;
 	b->rec[b->n] = b->recno;
 	if (++b->n == BATCH_GROUP)
