@@ -832,7 +832,7 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
 	char (*tmp)[128] = calloc(n > 0 ? n : 1, sizeof *tmp);
 	char *fresh = calloc(n > 0 ? n : 1, 1);
 	size_t w = 0, done = 0;
-	int lockfd = -1, saved = 0, r;
+	int lockfd = -1, saved = 0, r, own_ids = 0;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
@@ -848,17 +848,22 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
 			break;
 		}
 		fresh[w] = (char)r;
+		own_ids |= !r;
 	}
-	if (w > 0 && (lockfd = spool_lock(sp)) == -1)
+	/* the lock guards the look-up of ids that jobs bring, only */
+	if (own_ids && (lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
-	for (; lockfd != -1 && done < w; done++)
+		while (w > 0)           /* nothing is committed */
+			unlinkat(sp->tmp, tmp[--w], 0);
+	}
+	for (; done < w; done++)
 		if (enqueue_commit(sp, &jobs[done], tmp[done], fresh[done],
 		    loc) == -1) {
-			saved = errno;
+			saved = errno;  /* enqueue_commit removed tmp[done] */
+			for (size_t i = done + 1; i < w; i++)
+				unlinkat(sp->tmp, tmp[i], 0);
 			break;
 		}
-	for (size_t i = done + (saved != 0 && lockfd != -1); i < w; i++)
-		unlinkat(sp->tmp, tmp[i], 0);
 	if (lockfd != -1)
 		close(lockfd);
 	free(tmp);

@@ -153,8 +153,9 @@ int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
 
 /*
  * Enqueue jobs[0..n-1] in order as one group: each is filled and written to
- * tmp/ without an fsync of its own; then, holding SPOOL/lock once, each is
- * checked and renamed into pending/ as spool_enqueue does; then one
+ * tmp/ without an fsync of its own; then, holding SPOOL/lock once if any
+ * job brings its own id, each is checked and renamed into pending/ as
+ * spool_enqueue does; then one
  * syncfs(2) (sync = 1) makes the whole group durable before this returns.
  * Stops at the first job that cannot be enqueued. Returns how many were
  * (jobs[0..r-1]); when r < n, errno (and loc, for EEXIST) tell why jobs[r]

@@ -410,12 +410,15 @@ spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 		n++;
 	if ((c->envp = calloc(n + 5, sizeof *c->envp)) == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "QUEUECTL_JOB_ID=", 16) != 0 &&
-		    strncmp(environ[i], "QUEUECTL_ATTEMPT=", 17) != 0 &&
-		    strncmp(environ[i], "QUEUECTL_SPOOL=", 15) != 0 &&
-		    strncmp(environ[i], "QUEUECTL_WORKER=", 16) != 0)
+	for (size_t i = 0; i < n; i++) {
+		int ours = 0;
+
+		for (int j = 0; j < 4 && !ours; j++)
+			ours = strncmp(environ[i], c->vars[j],
+			    strcspn(c->vars[j], "=") + 1) == 0;
+		if (!ours)
 			c->envp[k++] = environ[i];
+	}
 	for (int i = 0; i < 4; i++)
 		c->envp[k++] = c->vars[i];
 	return 0;

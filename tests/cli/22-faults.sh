@@ -142,6 +142,20 @@ run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- q enqueue --id e-lock t
 rc_is 74 "enqueue: cannot open SPOOL/lock after writing tmp/ (EIO): I/O error (74)"
 check "... the file it wrote in tmp/ is removed" eval "fault_hits /lock && nothing_left e-lock"
 rm -f "$FLOG"
+run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- bash -c 'printf "true\n{\"id\":\"e-blk\",\"command\":\"true\"}\n" | "$QUEUECTL" enqueue --batch'
+rc_is 74 "enqueue --batch with an id of its own: cannot take SPOOL/lock (EIO): 74"
+is "$out" "" "... no id is printed"
+check "... nothing is left" eval "fault_hits /lock && dirs_empty '$SPOOL/tmp' && test -z \"\$(ls '$SPOOL/pending')\""
+rm -f "$FLOG"
+run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- bash -c 'printf "true\ntrue\n" | "$QUEUECTL" enqueue --batch'
+rc_is 0 "enqueue --batch of generated ids takes no lock: SPOOL/lock failing does not matter"
+is "$(printf '%s\n' "$out" | wc -l)" 2 "... two ids printed"
+check "... the lock was not even opened" eval "! fault_hits /lock"
+rm -f "$FLOG"
+run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- q enqueue true
+rc_is 0 "enqueue of one job with a generated id takes no lock either"
+rm -f "$SPOOL"/pending/*.json
+rm -f "$FLOG"
 run faulty rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/pending/" -- q enqueue --id e-pend true
 rc_is 74 "enqueue: the rename into pending/ fails (ENOSPC): 74"
 check "... nothing is left" eval "fault_hits /pending/ && nothing_left e-pend"
