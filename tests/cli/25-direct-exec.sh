@@ -62,4 +62,12 @@ runq enqueue --id echo 'echo -e a'
 wait_for 20 "echo is done" exists "$SPOOL/done/echo.json"
 check "... echo is sh's builtin (dash prints -e)" grep -qx -- "$(sh -c 'echo -e a')" "$SPOOL/done/echo.stdout"
 
+# with nothing left to run, the lease record says idle again (it is written
+# only when no job follows at once)
+lease=$(lease_of "$FG_PID")
+wait_for 10 "the lease record is idle again" \
+	bash -c "jq -e '.job == null and (has(\"pgid\") | not)' '$lease/lease' >/dev/null"
+runq status
+like "$out" "pid $FG_PID +idle" "status shows the worker idle"
+
 done_testing
