@@ -78,6 +78,15 @@ new_spool() {
 	q init >/dev/null
 }
 
+# faulty_worker SPEC [VAR=VALUE...]: a foreground worker (FG_PID, also w)
+# that runs with the shim armed as fault_on sets it.
+faulty_worker() {
+	fault_on "$@"
+	fg_worker
+	fault_off
+	w=$FG_PID
+}
+
 # fault_hits PATTERN: the shim failed a call whose line matches PATTERN.
 fault_hits() {
 	grep -q -- "$1" "$FLOG" 2>/dev/null || {
@@ -211,10 +220,7 @@ check "... no job was written" eval "fault_hits pending && test -z \"\$(find '$T
 new_spool spool-w1
 touch "$FLAG"
 rm -f "$FLOG"
-fault_on rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
 runq enqueue --id w1 "echo out-w1"
 rc_is 0 "w1 enqueued"
 wait_for 30 "the move of w1 to done/ fails (EIO)" fault_hits "/done/w1.json"
@@ -244,10 +250,7 @@ new_spool spool-w2
 rm -f "$FLOG"
 # fsyncs of files in tmp/: the 1st marks the attempt started, the 2nd on
 # record the result.
-fault_on fsync:EIO QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_SKIP=1 QUEUECTL_FAULT_COUNT=3
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker fsync:EIO QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_SKIP=1 QUEUECTL_FAULT_COUNT=3
 runq enqueue --id w2 "echo out-w2"
 wait_for 30 "w2: the result cannot be written (fsync EIO), tried 3 times" log_has "w2: cannot record the result: Input/output error \(try 3"
 wait_for 30 "then w2 ends in done/" in_state w2 'done'
@@ -260,10 +263,7 @@ check "tmp/ holds no leftover" dirs_empty "$SPOOL/tmp"
 # 3. a failed job whose move to dead/ fails twice (EDQUOT)
 new_spool spool-w3
 rm -f "$FLOG"
-fault_on rename:EDQUOT QUEUECTL_FAULT_PATH="$SPOOL/dead/" QUEUECTL_FAULT_COUNT=2
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker rename:EDQUOT QUEUECTL_FAULT_PATH="$SPOOL/dead/" QUEUECTL_FAULT_COUNT=2
 runq enqueue --id w3 --max-retries 0 "echo out-w3; exit 3"
 wait_for 30 "w3 ends in dead/ after 2 failed moves" in_state w3 dead
 check "... exactly once" only_in w3 dead
@@ -277,10 +277,7 @@ check "the worker is alive" alive "$w"
 new_spool spool-w4
 touch "$FLAG"
 rm -f "$FLOG"
-fault_on open:EMFILE QUEUECTL_FAULT_PATH="/w4.json" QUEUECTL_FAULT_FLAG="$FLAG"
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker open:EMFILE QUEUECTL_FAULT_PATH="/w4.json" QUEUECTL_FAULT_FLAG="$FLAG"
 runq enqueue --id w4 "echo out-w4"
 wait_for 30 "w4 cannot be read in the lease (EMFILE), more than once" eval "[ \"\$(grep -c 'processing/.*/w4.json' '$FLOG')\" -ge 2 ]"
 check "the worker is alive" alive "$w"
@@ -294,10 +291,7 @@ jq_ok "... attempts 1: the attempts that did not start are not counted" "$SPOOL/
 new_spool spool-w5c
 touch "$FLAG"
 rm -f "$FLOG"
-fault_on rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/pending/w5c.json" QUEUECTL_FAULT_FLAG="$FLAG"
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/pending/w5c.json" QUEUECTL_FAULT_FLAG="$FLAG"
 runq enqueue --id w5c "echo out-w5c"
 wait_for 30 "the claim of w5c fails (EIO), and is tried again" eval "[ \"\$(grep -c 'pending/w5c.json' '$FLOG')\" -ge 2 ]"
 check "w5c is still in pending/" in_state w5c pending
@@ -312,10 +306,7 @@ check "the worker is alive" alive "$w"
 #    the worker keeps it until it can.
 new_spool spool-w5
 rm -f "$FLAG" "$FLOG"
-fault_on write:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_FLAG="$FLAG"
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker write:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_FLAG="$FLAG"
 touch "$FLAG"    # after the worker has built its lease (through tmp/)
 runq enqueue --id w5 "echo out-w5"
 wait_for 30 "w5 cannot be started, nor put back: kept, tried again" log_has "w5: cannot put it back: No space left on device \(try 2"
@@ -339,10 +330,7 @@ check "processing/ and tmp/ are empty" dirs_empty "$SPOOL/processing" "$SPOOL/tm
 new_spool spool-w7
 touch "$FLAG"
 rm -f "$FLOG"
-fault_on rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
 lease=$(lease_of "$w")
 runq enqueue --id w7 "echo out-w7"
 wait_for 30 "w7: the result cannot be recorded" log_has "w7: cannot record the result: No space left on device"
@@ -364,10 +352,7 @@ check "the lease is gone" absent "$lease"
 new_spool spool-w8
 touch "$FLAG"
 rm -f "$FLOG"
-fault_on rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
-fg_worker
-fault_off
-w=$FG_PID
+faulty_worker rename:ENOSPC QUEUECTL_FAULT_PATH="$SPOOL/done/" QUEUECTL_FAULT_FLAG="$FLAG"
 runq enqueue --id w8 "echo out-w8"
 # after the 3rd failed try the next one is 4 s away: stop comes first
 wait_for 30 "w8: the result cannot be recorded, 3 tries" log_has "w8: cannot record the result: .*try 3"
