@@ -10,11 +10,13 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,15 +96,25 @@ worker_start(struct spool *sp, int count)
 	return 0;
 }
 
-/* Wait until the worker of lease id has exited: its lock becomes free. */
+/*
+ * Wait until the worker of lease id has exited: its pidfd becomes readable
+ * once the process is gone. Without a pidfd (-1), wait for its lease lock
+ * to become free, which it closes on exit; but a worker removes its lease
+ * directory before it exits, so that is only as good as the directory is
+ * still there.
+ */
 static void
-wait_gone(struct spool *sp, const char *id)
+wait_gone(struct spool *sp, const char *id, int pidfd)
 {
-	char path[WORKER_ID_MAX + 8];
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 	int wfd, fd;
 
-	snprintf(path, sizeof path, "%s", id);
-	wfd = openat(sp->dir[ST_PROCESSING], path, O_RDONLY | O_DIRECTORY |
+	if (pidfd != -1) {
+		while (poll(&p, 1, -1) == -1 && errno == EINTR)
+			;
+		return;
+	}
+	wfd = openat(sp->dir[ST_PROCESSING], id, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (wfd == -1)
 		return;
@@ -119,28 +131,36 @@ static int
 worker_stop(struct spool *sp, int now)
 {
 	struct lease_info *li;
-	int n, sent = 0;
+	int n, sent = 0, *pidfd;
 
 	if ((n = lease_list(sp, &li)) == -1)
 		err(EX_IOERR_, "%s/processing", sp->path);
+	if ((pidfd = calloc((size_t)n + 1, sizeof *pidfd)) == NULL)
+		err(EX_OSERR_, "out of memory");
 	for (int i = 0; i < n; i++) {
 		/* Signal only the process that wrote the lease: same host,
-		 * same pid, same start time (not a reused pid). */
+		 * same pid, same start time (not a reused pid); the pidfd is
+		 * taken before that check, so it cannot be of a newer one. */
+		pidfd[i] = li[i].alive && li[i].pid > 1 ?
+		    pidfd_open(li[i].pid, 0) : -1;
 		li[i].alive = li[i].alive && li[i].pid > 1 &&
+		    (pidfd[i] != -1 || errno != ESRCH) &&
 		    strcmp(li[i].host, host_name()) == 0 &&
 		    proc_start_time(li[i].pid) == li[i].pid_start &&
 		    kill(li[i].pid, now ? SIGUSR1 : SIGTERM) == 0;
 		sent += li[i].alive;
 	}
-	if (sent == 0) {
-		printf("no workers running\n");
-		free(li);
-		return 0;
-	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (li[i].alive)
-			wait_gone(sp, li[i].id);
-	printf("stopped %d worker%s\n", sent, sent == 1 ? "" : "s");
+			wait_gone(sp, li[i].id, pidfd[i]);
+		if (pidfd[i] != -1)
+			close(pidfd[i]);
+	}
+	if (sent == 0)
+		printf("no workers running\n");
+	else
+		printf("stopped %d worker%s\n", sent, sent == 1 ? "" : "s");
+	free(pidfd);
 	free(li);
 	return 0;
 }
