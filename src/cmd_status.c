@@ -14,35 +14,6 @@
 #include "lease.h"
 #include "util.h"
 
-static int
-count_one(int dirfd, const char *name, void *arg)
-{
-	(void)dirfd;
-	(void)name;
-	(*(long *)arg)++;
-	return 0;
-}
-
-static int
-count_leased(int dirfd, const char *name, const char *lease, void *arg)
-{
-	(void)lease;
-	return count_one(dirfd, name, arg);
-}
-
-/* Number of jobs in a state directory (.json entries). */
-static long
-count_state(struct spool *sp, int st)
-{
-	long n = 0;
-
-	if (st == ST_PROCESSING)
-		spool_each_leased(sp, count_leased, &n);
-	else
-		spool_each(sp->dir[st], ".json", count_one, &n);
-	return n;
-}
-
 struct avg {
 	double sum;
 	long n;
@@ -148,7 +119,8 @@ cmd_status(int argc, char **argv)
 	}
 	cli_open(&sp);
 	for (int s = 0; s < ST_NSTATES; s++)
-		counts[s] = count_state(&sp, s);
+		if ((counts[s] = spool_count(&sp, s)) == -1)
+			err(EX_IOERR_, "%s/%s", sp.path, state_name(s));
 	if ((n = lease_list(&sp, &li)) == -1)
 		err(EX_IOERR_, "%s/processing", sp.path);
 	spool_each(sp.dir[ST_DONE], ".json", avg_one, &a);

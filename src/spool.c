@@ -942,6 +942,35 @@ spool_each_leased(struct spool *sp,
 	return spool_each(sp->dir[ST_PROCESSING], NULL, leased_dir, &la);
 }
 
+static int
+count_entry(int dirfd, const char *name, void *arg)
+{
+	(void)dirfd;
+	(void)name;
+	(*(long *)arg)++;
+	return 0;
+}
+
+static int
+count_leased(int dirfd, const char *name, const char *lease, void *arg)
+{
+	(void)lease;
+	return count_entry(dirfd, name, arg);
+}
+
+long
+spool_count(struct spool *sp, int state)
+{
+	long n = 0;
+	int r;
+
+	if (state == ST_PROCESSING)
+		r = spool_each_leased(sp, count_leased, &n);
+	else
+		r = spool_each(sp->dir[state], ".json", count_entry, &n);
+	return r == -1 ? -1 : n;
+}
+
 struct sweep_arg {
 	int64_t cutoff;
 	int n;

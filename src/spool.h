@@ -195,6 +195,12 @@ int spool_each_leased(struct spool *sp,
     void *arg);
 
 /*
+ * How many jobs (<id>.json entries) the state directory holds; for
+ * ST_PROCESSING, every lease's together. Reads directories only, never a
+ * job file. Returns the count, or -1 if the directory cannot be read.
+ */
+long spool_count(struct spool *sp, int state);
+/*
  * Remove what is stale in tmp/: entries older than max_age_ms, and at once
  * the files (and half-built lease directories) that a queuectl process on
  * this host left there when it died. Returns how many.
