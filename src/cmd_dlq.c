@@ -98,64 +98,38 @@ dlq_list(struct spool *sp, int json)
 	return 0;
 }
 
-/* Retry one dead job (SPOOL/lock held). Returns 0 or an exit status. */
+/* Retry one dead job. Returns 0 or an exit status. */
 static int
-retry_locked(struct spool *sp, const char *id)
+retry_one(struct spool *sp, const char *id)
 {
 	char err[256], inv[ID_MAX + 16];
-	struct job j;
 	struct stat st;
 
 	if (!id_valid(id)) {
 		warnx("invalid id: %s", id);
 		return EX_DATAERR_;
 	}
-	if (spool_job_read(sp->dir[ST_DEAD], id, &j, err, sizeof err) == -1) {
-		snprintf(inv, sizeof inv, "%s.invalid", id);
-		if (errno == ENOENT && fstatat(sp->dir[ST_DEAD], inv, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0) {
-			warnx("%s: a quarantined file, not a job: fix dead/%s "
-			    "and mv it to pending/%s.json", id, inv, id);
-			return EX_DATAERR_;
-		}
-		if (errno == ENOENT) {
-			warnx("%s: not in the dead letter queue", id);
-			return EX_NOINPUT_;
-		}
-		warnx("%s: %s", id, errno == EINVAL ? err : strerror(errno));
-		return errno == EINVAL ? EX_DATAERR_ : EX_IOERR_;
+	if (spool_dlq_retry(sp, id, err, sizeof err) == 0) {
+		printf("%s\n", id);
+		return 0;
 	}
-	/* Under SPOOL/lock: a concurrent retry of the same id must find it
-	 * gone, not rewrite dead/ID.json after it moved. */
-	if (job_set_state(&j, ST_PENDING) == -1 ||
-	    job_set_long(&j, "attempts", 0) == -1 ||
-	    job_set_string(&j, "last_error", NULL) == -1 ||
-	    job_set_string(&j, "exit_code", NULL) == -1 ||
-	    job_set_time(&j, "next_run_at", 0) == -1 ||
-	    spool_job_write(sp, sp->dir[ST_DEAD], &j) == -1 ||
-	    spool_job_move(sp, sp->dir[ST_DEAD], sp->dir[ST_PENDING], id) == -1) {
-		warn("%s: cannot retry", id);
-		job_free(&j);
-		return cli_exit_for(errno);
+	snprintf(inv, sizeof inv, "%s.invalid", id);
+	if (errno == ENOENT && fstatat(sp->dir[ST_DEAD], inv, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
+		warnx("%s: a quarantined file, not a job: fix dead/%s "
+		    "and mv it to pending/%s.json", id, inv, id);
+		return EX_DATAERR_;
 	}
-	printf("%s\n", id);
-	job_free(&j);
-	return 0;
-}
-
-/* Retry one dead job under SPOOL/lock. Returns 0 or an exit status. */
-static int
-retry_one(struct spool *sp, const char *id)
-{
-	int lockfd = spool_lock(sp), r;
-
-	if (lockfd == -1) {
-		warn("%s/lock", sp->path);
-		return EX_IOERR_;
+	if (errno == ENOENT) {
+		warnx("%s: not in the dead letter queue", id);
+		return EX_NOINPUT_;
 	}
-	r = retry_locked(sp, id);
-	close(lockfd);
-	return r;
+	if (errno == EINVAL) {
+		warnx("%s: %s", id, err);
+		return EX_DATAERR_;
+	}
+	warn("%s: cannot retry", id);
+	return cli_exit_for(errno);
 }
 
 /* The ids of dead/ (collected first: retrying changes the directory). */

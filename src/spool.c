@@ -942,6 +942,46 @@ spool_each_leased(struct spool *sp,
 	return spool_each(sp->dir[ST_PROCESSING], NULL, leased_dir, &la);
 }
 
+/* spool_dlq_retry's work, SPOOL/lock held. */
+static int
+dlq_retry_locked(struct spool *sp, const char *id, char *err, size_t errsz)
+{
+	struct job j;
+	int r;
+
+	if (spool_job_read(sp->dir[ST_DEAD], id, &j, err, errsz) == -1)
+		return -1;
+	r = job_set_state(&j, ST_PENDING) == -1 ||
+	    job_set_long(&j, "attempts", 0) == -1 ||
+	    job_set_string(&j, "last_error", NULL) == -1 ||
+	    job_set_string(&j, "exit_code", NULL) == -1 ||
+	    job_set_time(&j, "next_run_at", 0) == -1 ||
+	    spool_job_write(sp, sp->dir[ST_DEAD], &j) == -1 ||
+	    spool_job_move(sp, sp->dir[ST_DEAD], sp->dir[ST_PENDING], id) == -1
+	    ? -1 : 0;
+	job_free(&j);
+	return r;
+}
+
+int
+spool_dlq_retry(struct spool *sp, const char *id, char *err, size_t errsz)
+{
+	int lockfd, r, saved;
+
+	if (!id_valid(id)) {
+		snprintf(err, errsz, "invalid id");
+		errno = EINVAL;
+		return -1;
+	}
+	if ((lockfd = spool_lock(sp)) == -1)
+		return -1;
+	r = dlq_retry_locked(sp, id, err, errsz);
+	saved = errno;
+	close(lockfd);
+	errno = saved;
+	return r;
+}
+
 static int
 count_entry(int dirfd, const char *name, void *arg)
 {

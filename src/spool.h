@@ -195,6 +195,15 @@ int spool_each_leased(struct spool *sp,
     void *arg);
 
 /*
+ * Put dead/<id>.json back in pending/ for a fresh start (attempts 0; no
+ * last_error, exit_code or next_run_at), under SPOOL/lock, so that of two
+ * retries of one id the second finds it gone. Returns 0, or -1: ENOENT if
+ * dead/ has no such job, EINVAL if the id or the file is not valid (the
+ * reason in err), another errno for an I/O error.
+ */
+int spool_dlq_retry(struct spool *sp, const char *id, char *err,
+    size_t errsz);
+/*
  * How many jobs (<id>.json entries) the state directory holds; for
  * ST_PROCESSING, every lease's together. Reads directories only, never a
  * job file. Returns the count, or -1 if the directory cannot be read.
