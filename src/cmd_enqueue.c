@@ -21,6 +21,9 @@
 struct enq_opts {
 	const char *id;
 	const char *priority, *max_retries, *timeout, *run_at, *delay;
+	const char *cwd;        /* --cwd */
+	char **env;             /* --env NAME=value, nenv of them */
+	int nenv;
 	int nosync;
 	int batch;              /* 0, '\n' (JSON or command lines) or '\0' */
 };
@@ -30,6 +33,7 @@ struct enq_vals {
 	long priority, max_retries;
 	double timeout;
 	char run_at[TIME_BUFSZ];
+	char cwd[PATH_MAX];     /* --cwd made absolute */
 };
 
 /* Read all of stdin (at most JOB_MAX_BYTES). */
@@ -84,6 +88,32 @@ put(cJSON *obj, const char *key, cJSON *item)
 		cJSON_AddItemToObject(obj, key, item);
 }
 
+/* Check --env and --cwd; a relative --cwd is taken from our directory. */
+static void
+parse_env_cwd(const struct enq_opts *o, struct enq_vals *v)
+{
+	char here[PATH_MAX];
+
+	for (int i = 0; i < o->nenv; i++)
+		if (o->env[i][0] == '=' || strchr(o->env[i], '=') == NULL)
+			errx(EX_USAGE_, "--env: not NAME=value: %s", o->env[i]);
+	if (o->cwd == NULL)
+		return;
+	if (o->cwd[0] == '\0')
+		errx(EX_USAGE_, "--cwd: empty directory name");
+	if (o->cwd[0] == '/') {
+		if (strcpy_checked(v->cwd, o->cwd, sizeof v->cwd) == -1)
+			errx(EX_USAGE_, "--cwd: path too long");
+		return;
+	}
+	if (getcwd(here, sizeof here) == NULL)
+		err(EX_OSERR_, "--cwd %s: cannot tell the current directory",
+		    o->cwd);
+	if (fmt_checked(v->cwd, sizeof v->cwd, "%s/%s", strcmp(here, "/") ?
+	    here : "", o->cwd) == -1)
+		errx(EX_USAGE_, "--cwd: path too long");
+}
+
 /*
  * Check every option and turn it into its JSON value, before anything is
  * allocated: a bad option exits 64 with nothing to free.
@@ -116,6 +146,30 @@ parse_opts(const struct enq_opts *o, struct enq_vals *v)
 	}
 	if (o->run_at != NULL || o->delay != NULL)
 		time_format(ms, v->run_at);
+	parse_env_cwd(o, v);
+}
+
+/* Add the --env assignments to the job's "env" (replacing it if it is not
+ * an object; validation refuses such a job anyway). */
+static void
+apply_env(cJSON *obj, const struct enq_opts *o)
+{
+	cJSON *env = cJSON_GetObjectItemCaseSensitive(obj, "env");
+
+	if (!cJSON_IsObject(env)) {
+		put(obj, "env", cJSON_CreateObject());
+		env = cJSON_GetObjectItemCaseSensitive(obj, "env");
+	}
+	for (int i = 0; i < o->nenv; i++) {
+		char *name = strdup(o->env[i]), *eq;
+
+		if (name == NULL)
+			errx(EX_OSERR_, "out of memory");
+		eq = strchr(name, '=');
+		*eq = '\0';
+		put(env, name, cJSON_CreateString(eq + 1));
+		free(name);
+	}
 }
 
 /* Set the fields that options gave on the job object. */
@@ -132,6 +186,10 @@ apply_opts(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v)
 		put(obj, "timeout", cJSON_CreateNumber(v->timeout));
 	if (o->run_at != NULL || o->delay != NULL)
 		put(obj, "run_at", cJSON_CreateString(v->run_at));
+	if (o->cwd != NULL)
+		put(obj, "cwd", cJSON_CreateString(v->cwd));
+	if (o->nenv > 0)
+		apply_env(obj, o);
 }
 
 /*
@@ -405,6 +463,8 @@ cmd_enqueue(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "run-at", required_argument, NULL, 'a' },
 		{ "delay", required_argument, NULL, 'D' },
+		{ "cwd", required_argument, NULL, 'C' },
+		{ "env", required_argument, NULL, 'E' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "batch0", no_argument, NULL, '0' },
@@ -421,6 +481,8 @@ cmd_enqueue(int argc, char **argv)
 	int ch, r;
 
 	o.batch = -1;
+	if ((o.env = calloc((size_t)argc, sizeof *o.env)) == NULL)
+		errx(EX_OSERR_, "out of memory");
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+h", longopts,
 	    NULL)) != -1) {
@@ -431,13 +493,17 @@ cmd_enqueue(int argc, char **argv)
 		case 't': o.timeout = optarg; break;
 		case 'a': o.run_at = optarg; break;
 		case 'D': o.delay = optarg; break;
+		case 'C': o.cwd = optarg; break;
+		case 'E': o.env[o.nenv++] = optarg; break;
 		case 'n': o.nosync = 1; break;
 		case 'b': o.batch = '\n'; break;
 		case '0': o.batch = '\0'; break;
 		case 'h':
+			free(o.env);
 			return cli_help(c, 2, (char *[]){ "", "-h", NULL });
 		default:
 			cli_usage(stderr, c);
+			free(o.env);
 			return EX_USAGE_;
 		}
 	}
@@ -445,6 +511,7 @@ cmd_enqueue(int argc, char **argv)
 		if (o.batch != -1)
 			warnx("--batch reads the jobs from standard input only");
 		cli_usage(stderr, c);
+		free(o.env);
 		return EX_USAGE_;
 	}
 	if (argc - optind > 1 && (argv[optind][0] == '{' ||
@@ -459,8 +526,11 @@ cmd_enqueue(int argc, char **argv)
 		errx(EX_DATAERR_, "invalid id: must match "
 		    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 	parse_opts(&o, &v);
-	if (o.batch != -1)
-		return enqueue_batch(&o, &v);
+	if (o.batch != -1) {
+		r = enqueue_batch(&o, &v);
+		free(o.env);
+		return r;
+	}
 	if (finish_job(job_object(argc - optind, argv + optind), &o, &v, &job,
 	    why, sizeof why) == -1)
 		errx(EX_DATAERR_, "bad job: %s", why);
@@ -473,5 +543,6 @@ cmd_enqueue(int argc, char **argv)
 		    "loss: fsync of pending/", job.id);
 	job_free(&job);
 	spool_close(&sp);
+	free(o.env);
 	return 0;
 }

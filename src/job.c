@@ -224,6 +224,47 @@ check_strings(struct job *job, char *err, size_t errsz)
 	}
 	it = cJSON_GetObjectItemCaseSensitive(job->obj, "cwd");
 	job->cwd = cJSON_IsString(it) ? it->valuestring : NULL;
+	if (job->cwd != NULL && job->cwd[0] != '/') {
+		snprintf(err, errsz, "cwd: must be an absolute path");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *duplicate_key(const cJSON *obj);
+
+/* Check "env": absent, null, or an object of strings whose names are
+ * non-empty and hold no '='. */
+static int
+check_env(struct job *job, char *err, size_t errsz)
+{
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(job->obj, "env");
+	const cJSON *it;
+
+	job->env = NULL;
+	if (env == NULL || cJSON_IsNull(env))
+		return 0;
+	if (!cJSON_IsObject(env)) {
+		snprintf(err, errsz, "env: must be an object of strings");
+		return -1;
+	}
+	if (duplicate_key(env) != NULL) {
+		snprintf(err, errsz, "env: a name appears twice");
+		return -1;
+	}
+	cJSON_ArrayForEach(it, env) {
+		if (it->string[0] == '\0' || strchr(it->string, '=') != NULL) {
+			snprintf(err, errsz, "env: a name must be non-empty and "
+			    "hold no '='");
+			return -1;
+		}
+		if (!cJSON_IsString(it)) {
+			snprintf(err, errsz, "env: the value of %.64s must be a "
+			    "string", it->string);
+			return -1;
+		}
+	}
+	job->env = env;
 	return 0;
 }
 
@@ -323,6 +364,7 @@ job_from_object(struct job *job, cJSON *obj, const char *name_id, char *err,
 	if (alias_run_after(obj, err, errsz) == -1 ||
 	    check_id(job, name_id, err, errsz) == -1 ||
 	    check_strings(job, err, errsz) == -1 ||
+	    check_env(job, err, errsz) == -1 ||
 	    check_numbers(job, err, errsz) == -1 ||
 	    check_time(obj, "run_at", &job->run_at, err, errsz) == -1 ||
 	    check_time(obj, "created_at", &job->created_at, err, errsz) == -1 ||

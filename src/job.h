@@ -39,6 +39,7 @@ struct job {
 	int64_t finished_at;     /* 0: not set */
 	int64_t next_run_at;     /* 0: not set */
 	const char *cwd;         /* NULL: the worker's directory */
+	const cJSON *env;        /* "env" object, points into obj; NULL: none */
 };
 
 /* Name of a state as used for directories and the "state" field. */

@@ -378,6 +378,7 @@ struct spawn_ctx {
 	char *sh_argv[4];       /* otherwise: sh -c COMMAND */
 	char **envp;            /* the worker's environment and ours */
 	char *vars[4];          /* QUEUECTL_JOB_ID=... */
+	char **jobvars;         /* the job's "env" as NAME=value; NULL: none */
 	char stack[];           /* SPAWN_STACK bytes */
 };
 
@@ -390,14 +391,64 @@ spawn_ctx_free(struct spawn_ctx *c)
 	free(c->envp);
 	for (int i = 0; i < 4; i++)
 		free(c->vars[i]);
+	for (size_t i = 0; c->jobvars != NULL && c->jobvars[i] != NULL; i++)
+		free(c->jobvars[i]);
+	free(c->jobvars);
 	free(c);
 }
 
-/* The environment: the worker's without our variables, then ours. */
+/* Does var ("NAME=value") assign name (n bytes)? */
+static int
+sets_name(const char *var, const char *name, size_t n)
+{
+	return strncmp(var, name, n) == 0 && var[n] == '=';
+}
+
+/* Does var assign a name of ours (c->vars) or of the job's env (may be
+ * NULL)? */
+static int
+named_by(const char *var, const struct spawn_ctx *c, const cJSON *env)
+{
+	const cJSON *it;
+
+	for (int j = 0; j < 4; j++)
+		if (sets_name(var, c->vars[j], strcspn(c->vars[j], "=")))
+			return 1;
+	cJSON_ArrayForEach(it, env)
+		if (sets_name(var, it->string, strlen(it->string)))
+			return 1;
+	return 0;
+}
+
+/* The job's "env" as NAME=value strings, without our own names. */
+static int
+spawn_jobvars(struct spawn_ctx *c, const cJSON *env, size_t *n)
+{
+	const cJSON *it;
+	size_t k = 0;
+
+	*n = (size_t)cJSON_GetArraySize(env);
+	if ((c->jobvars = calloc(*n + 1, sizeof *c->jobvars)) == NULL)
+		return -1;
+	cJSON_ArrayForEach(it, env) {
+		char *var;
+
+		if (asprintf(&var, "%s=%s", it->string, it->valuestring) == -1)
+			return -1;
+		if (named_by(var, c, NULL))
+			free(var);        /* ours win */
+		else
+			c->jobvars[k++] = var;
+	}
+	return 0;
+}
+
+/* The environment: the worker's without the names we or the job set, then
+ * the job's "env", then ours. */
 static int
 spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 {
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, nj = 0;
 
 	if (asprintf(&c->vars[0], "QUEUECTL_JOB_ID=%s", a->job.id) == -1 ||
 	    asprintf(&c->vars[1], "QUEUECTL_ATTEMPT=%ld", a->job.attempts) == -1 ||
@@ -406,19 +457,17 @@ spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 		memset(c->vars, 0, sizeof c->vars);    /* undefined on failure */
 		return -1;
 	}
+	if (a->job.env != NULL && spawn_jobvars(c, a->job.env, &nj) == -1)
+		return -1;
 	while (environ[n] != NULL)
 		n++;
-	if ((c->envp = calloc(n + 5, sizeof *c->envp)) == NULL)
+	if ((c->envp = calloc(n + nj + 5, sizeof *c->envp)) == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int ours = 0;
-
-		for (int j = 0; j < 4 && !ours; j++)
-			ours = strncmp(environ[i], c->vars[j],
-			    strcspn(c->vars[j], "=") + 1) == 0;
-		if (!ours)
+	for (size_t i = 0; i < n; i++)
+		if (!named_by(environ[i], c, a->job.env))
 			c->envp[k++] = environ[i];
-	}
+	for (size_t i = 0; c->jobvars != NULL && c->jobvars[i] != NULL; i++)
+		c->envp[k++] = c->jobvars[i];
 	for (int i = 0; i < 4; i++)
 		c->envp[k++] = c->vars[i];
 	return 0;
@@ -862,11 +911,37 @@ claim_next(struct worker *w)
 	return 0;
 }
 
+/*
+ * After exit status 126 (what the child exits with when it cannot change
+ * to the job's cwd, and sh when a command is not runnable): is the job's
+ * directory unusable? Then why says so.
+ */
+static int
+cwd_failed(const struct attempt *a, char *why, size_t n)
+{
+	struct stat st;
+	int e = 0;
+
+	if (a->job.cwd == NULL)
+		return 0;
+	if (stat(a->job.cwd, &st) == -1)
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	else if (access(a->job.cwd, X_OK) == -1)
+		e = errno;
+	if (e == 0)
+		return 0;
+	snprintf(why, n, "cannot change directory to %s: %s", a->job.cwd,
+	    strerror(e));
+	return 1;
+}
+
 /* Describe how the attempt ended; sets exit_code and last_error. */
 static int
 record_outcome(struct attempt *a, int status, int *success)
 {
-	char why[128];
+	char why[PATH_MAX + 128];
 	int code;
 
 	*success = 0;
@@ -874,6 +949,8 @@ record_outcome(struct attempt *a, int status, int *success)
 		code = WEXITSTATUS(status);
 		snprintf(why, sizeof why, "exit status %d", code);
 		*success = code == 0 && !a->timed_out;
+		if (code == 126)
+			cwd_failed(a, why, sizeof why);
 	} else {
 		int sig = WTERMSIG(status);
 
