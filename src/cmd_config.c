@@ -18,13 +18,18 @@
 static void
 config_print(const struct config *cfg, int json)
 {
-	char v[64];
+	char v[64], *end;
 	cJSON *o = json ? cJSON_CreateObject() : NULL;
+	double d;
 
 	for (size_t i = 0; i < config_nkeys; i++) {
 		config_get_value(cfg, config_keys[i], v, sizeof v);
-		if (json)
-			cJSON_AddNumberToObject(o, config_keys[i], strtod(v, NULL));
+		/* numbers as numbers; durations ("7d", "forever") as text */
+		d = strtod(v, &end);
+		if (json && *end == '\0')
+			cJSON_AddNumberToObject(o, config_keys[i], d);
+		else if (json)
+			cJSON_AddStringToObject(o, config_keys[i], v);
 		else
 			printf("%s = %s\n", config_keys[i], v);
 	}

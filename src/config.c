@@ -13,12 +13,13 @@
 
 #include "config.h"
 #include "job.h"
+#include "util.h"
 
 #define LOG_MAX_LIMIT (1LL << 40)
 
 const char *const config_keys[] = {
 	"max_retries", "backoff_base", "backoff_max", "timeout", "kill_grace",
-	"log_max_bytes", "sync", "min_free"
+	"log_max_bytes", "sync", "min_free", "keep_done", "keep_dead"
 };
 const size_t config_nkeys = sizeof config_keys / sizeof *config_keys;
 
@@ -33,6 +34,8 @@ config_defaults(struct config *c)
 	c->log_max_bytes = 10LL << 20;
 	c->sync = 1;
 	c->min_free = 1;
+	c->keep_done = -1;
+	c->keep_dead = -1;
 }
 
 const char *
@@ -100,6 +103,20 @@ bytes(const char *s, long long *v)
 	return 0;
 }
 
+/* A retention time: a duration (duration_parse) or "forever" (-1). */
+static int
+keep_time(const char *s, long long *v)
+{
+	int64_t ms;
+
+	if (strcmp(s, "forever") == 0)
+		return *v = -1, 0;
+	if (duration_parse(s, &ms) == -1)
+		return -1;
+	*v = ms;
+	return 0;
+}
+
 static int
 boolean(const char *s, int *v)
 {
@@ -124,9 +141,14 @@ config_set_value(struct config *c, const char *key, const char *value,
 	double d;
 
 	if (k == NULL) {
-		snprintf(err, errsz, "unknown config key '%s' (known: max_retries,"
-		    " backoff_base, backoff_max, timeout, kill_grace, "
-		    "log_max_bytes, sync, min_free)", key);
+		int n = snprintf(err, errsz, "unknown config key '%s' (known:", key);
+
+		for (size_t i = 0; i < config_nkeys && n >= 0 &&
+		    (size_t)n < errsz; i++)
+			n += snprintf(err + n, errsz - (size_t)n, "%s %s",
+			    i ? "," : "", config_keys[i]);
+		if (n >= 0 && (size_t)n < errsz)
+			snprintf(err + n, errsz - (size_t)n, ")");
 		return -1;
 	}
 	if (strcmp(k, "max_retries") == 0) {
@@ -150,6 +172,11 @@ config_set_value(struct config *c, const char *key, const char *value,
 	} else if (strcmp(k, "min_free") == 0) {
 		if (number(value, 0, 100, &c->min_free) == -1)
 			range = "a percentage from 0 to 100";
+	} else if (strcmp(k, "keep_done") == 0 || strcmp(k, "keep_dead") == 0) {
+		if (keep_time(value, strcmp(k, "keep_done") == 0 ?
+		    &c->keep_done : &c->keep_dead) == -1)
+			range = "a duration (a number of seconds, or with a "
+			    "unit: 30s, 15m, 12h, 7d) up to 36500d, or forever";
 	} else if (boolean(value, &c->sync) == -1)
 		range = "0 or 1";
 	if (range != NULL) {
@@ -200,7 +227,14 @@ config_get_value(const struct config *c, const char *key, char *buf, size_t n)
 		r = snprintf(buf, n, "%lld", c->log_max_bytes);
 	else if (strcmp(k, "min_free") == 0)
 		r = fmt_double(buf, n, c->min_free);
-	else
+	else if (strcmp(k, "keep_done") == 0 || strcmp(k, "keep_dead") == 0) {
+		long long v = strcmp(k, "keep_done") == 0 ? c->keep_done :
+		    c->keep_dead;
+		char d[DURATION_BUFSZ];
+
+		r = snprintf(buf, n, "%s", v < 0 ? "forever" :
+		    duration_format(v, d));
+	} else
 		r = snprintf(buf, n, "%d", c->sync);
 	if (r < 0 || (size_t)r >= n) {
 		errno = ENAMETOOLONG;

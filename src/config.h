@@ -21,6 +21,9 @@ struct config {
 	int sync;              /* 0 or 1, default 1 */
 	double min_free;       /* percent of the spool's filesystem that must stay
 	                        * free for enqueue to accept a job, 0..100, default 1 */
+	long long keep_done;   /* ms a job stays in done/ after it finished;
+	                        * -1 (default, "forever"): no retention */
+	long long keep_dead;   /* the same for dead/ */
 };
 
 /* Fill c with the defaults. */

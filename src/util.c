@@ -193,6 +193,27 @@ bad:
 }
 
 char *
+duration_format(int64_t ms, char buf[DURATION_BUFSZ])
+{
+	static const struct { int64_t ms; char unit; } units[] = {
+		{ 86400000, 'd' }, { 3600000, 'h' }, { 60000, 'm' }, { 1000, 's' }
+	};
+
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(buf, DURATION_BUFSZ, "%lld%c",
+			    (long long)(ms / units[i].ms), units[i].unit);
+			return buf;
+		}
+	if (ms == 0)
+		snprintf(buf, DURATION_BUFSZ, "0s");
+	else
+		snprintf(buf, DURATION_BUFSZ, "%lld.%03llds", (long long)(ms / 1000),
+		    (long long)(ms % 1000));
+	return buf;
+}
+
+char *
 file_read_at(int dirfd, const char *name, size_t max, size_t *len)
 {
 	struct stat st;

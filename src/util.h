@@ -45,6 +45,15 @@ int time_parse(const char *s, int64_t *ms);
  */
 int duration_parse(const char *s, int64_t *ms);
 
+#define DURATION_BUFSZ 32
+
+/*
+ * Format ms (>= 0) as a duration that duration_parse reads back exactly:
+ * in the largest unit of d, h, m, s that divides it ("7d", "90m", "45s"),
+ * else in seconds with the milliseconds ("1.5s", "0.001s"). Returns buf.
+ */
+char *duration_format(int64_t ms, char buf[DURATION_BUFSZ]);
+
 /*
  * Read a whole regular file at dirfd/name (O_NOFOLLOW) into a NUL-terminated
  * malloc'ed buffer; stores its length in *len. Refuses files larger than max

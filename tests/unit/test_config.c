@@ -48,16 +48,58 @@ static void test_min_free(void)
 	    "negative min_free refused");
 }
 
+static void keep_good(const char *key, const char *v, long long want,
+    const char *back)
+{
+	struct config c;
+	char buf[64];
+
+	config_defaults(&c);
+	if (ok(config_set_value(&c, key, v, err, sizeof err) == 0,
+	    "%s %s accepted", key, v)) {
+		is_int(strstr(key, "dead") != NULL ? c.keep_dead : c.keep_done,
+		    want, "%s %s is %lld ms", key, v, want);
+		ok(config_get_value(&c, key, buf, sizeof buf) == 0 &&
+		    strcmp(buf, back) == 0, "%s %s reads back as %s (%s)", key, v,
+		    back, buf);
+	}
+}
+
+static void test_keep(void)
+{
+	struct config c;
+
+	config_defaults(&c);
+	is_int(c.keep_done, -1, "default keep_done: forever");
+	is_int(c.keep_dead, -1, "default keep_dead: forever");
+	keep_good("keep_done", "7d", 604800000, "7d");
+	keep_good("keep-dead", "12h", 43200000, "12h");
+	keep_good("keep_done", "90", 90000, "90s");
+	keep_good("keep_done", "1.5h", 5400000, "90m");
+	keep_good("keep_done", "0s", 0, "0s");
+	keep_good("keep_dead", "forever", -1, "forever");
+	ok(config_set_value(&c, "keep_done", "7 days", err, sizeof err) == -1,
+	    "keep_done '7 days' refused");
+	ok(strstr(err, "keep_done") != NULL && strstr(err, "forever") != NULL,
+	    "the error names the key and the accepted values: %s", err);
+	ok(config_set_value(&c, "keep_dead", "-1d", err, sizeof err) == -1,
+	    "a negative keep_dead refused");
+	ok(config_set_value(&c, "nope", "1", err, sizeof err) == -1 &&
+	    strstr(err, "keep_dead") != NULL && strstr(err, "max_retries") !=
+	    NULL, "an unknown key's error lists the keys: %s", err);
+}
+
 static void test_keys(void)
 {
 	static const char *const want[] = {
 		"max_retries", "backoff_base", "backoff_max", "timeout",
-		"kill_grace", "log_max_bytes", "sync", "min_free"
+		"kill_grace", "log_max_bytes", "sync", "min_free", "keep_done",
+		"keep_dead"
 	};
 	size_t i;
 
-	if (is_int(config_nkeys, 8, "eight config keys"))
-		for (i = 0; i < 8; i++)
+	if (is_int(config_nkeys, 10, "ten config keys"))
+		for (i = 0; i < 10; i++)
 			is_str(config_keys[i], want[i], "config_keys[%zu]", i);
 
 	is_str(config_key_canonical("max_retries"), "max_retries",
@@ -500,6 +542,7 @@ int main(void)
 	test_min_free();
 	test_defaults();
 	test_keys();
+	test_keep();
 	test_set_value();
 	test_get_value();
 	test_parse();

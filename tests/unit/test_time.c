@@ -189,6 +189,32 @@ static void test_duration(void)
 	dur_bad("99999999999999999999", ERANGE);
 }
 
+static void dur_fmt(int64_t ms, const char *want)
+{
+	char buf[DURATION_BUFSZ];
+	int64_t back = -1;
+
+	is_str(duration_format(ms, buf), want, "duration_format(%lld)",
+	    (long long)ms);
+	ok(duration_parse(buf, &back) == 0 && back == ms,
+	    "duration_parse(\"%s\") reads back %lld", buf, (long long)ms);
+}
+
+static void test_duration_format(void)
+{
+	dur_fmt(0, "0s");
+	dur_fmt(1, "0.001s");
+	dur_fmt(1500, "1.500s");
+	dur_fmt(30000, "30s");
+	dur_fmt(90000, "90s");
+	dur_fmt(900000, "15m");
+	dur_fmt(5400000, "90m");
+	dur_fmt(43200000, "12h");
+	dur_fmt(604800000, "7d");
+	dur_fmt(INT64_C(3153600000000), "36500d");
+	dur_fmt(61001, "61.001s");
+}
+
 /* Run printf '<%s>' QUOTED in /bin/sh and return what it prints. */
 static char *sh_read_back(const char *quoted)
 {
@@ -386,6 +412,7 @@ int main(void)
 	test_format();
 	test_parse();
 	test_duration();
+	test_duration_format();
 	test_shell_quote();
 	test_suffix();
 	test_strings();
