@@ -76,6 +76,7 @@ int cmd_show(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 
 /* The command table (main.c), for usage texts. */
 const struct cmd *cli_find(const char *name);

@@ -41,6 +41,9 @@ static const struct cmd commands[] = {
 	  "config get [KEY] | config set KEY VALUE | config list [--json]",
 	  "read and change settings" },
 	{ "recover", cmd_recover, "recover", "reclaim the jobs of dead workers now" },
+	{ "purge", cmd_purge,
+	  "purge [--state done|dead] [--older-than DURATION] [-v | --json]",
+	  "remove finished jobs and their logs" },
 };
 
 const char *cli_spool_opt;

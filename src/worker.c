@@ -51,6 +51,7 @@
 #include "crash.h"
 #include "index.h"
 #include "lease.h"
+#include "purge.h"
 #include "util.h"
 #include "shell.h"
 #include "worker.h"
@@ -59,6 +60,7 @@
 #define RECLAIM_MS     (60 * 1000)
 #define SETTLE_MS      2000             /* a fresh unparsable file may be half-written */
 #define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
+#define RETAIN_SLICE   64               /* entries per turn of a retention pass */
 
 enum { STOP_NONE, STOP_GRACEFUL, STOP_NOW };
 
@@ -112,6 +114,8 @@ struct worker {
 	int lease_busy;        /* the lease record names a job that is over */
 	int64_t next_rescan, next_reclaim;   /* monotonic ms */
 	const char *dup_name;                /* for duplicate_of */
+	struct purge retain;                 /* keep_done/keep_dead pass */
+	int retaining;                       /* a pass is under way */
 };
 
 static const int watched[2] = { ST_PENDING, ST_FAILED };
@@ -213,7 +217,44 @@ rescan(struct worker *w)
 	w->next_rescan = mono_ms() + RESCAN_MS;
 }
 
-/* Reclaim dead leases and sweep tmp/: at start and every RECLAIM_MS. */
+/* Start a retention pass if keep_done or keep_dead is set and none runs. */
+static void
+retain_start(struct worker *w)
+{
+	const struct config *c = &w->sp->cfg;
+	int64_t now = now_ms();
+
+	if (w->retaining || (c->keep_done < 0 && c->keep_dead < 0))
+		return;
+	purge_init(&w->retain, w->sp, 1, NULL, NULL);
+	if (c->keep_done >= 0)
+		purge_add(&w->retain, ST_DONE, now - c->keep_done);
+	if (c->keep_dead >= 0)
+		purge_add(&w->retain, ST_DEAD, now - c->keep_dead);
+	w->retaining = 1;
+}
+
+/* One slice of the retention pass: at most RETAIN_SLICE entries. */
+static void
+retain_step(struct worker *w)
+{
+	struct purge *p = &w->retain;
+	int r = purge_step(p, RETAIN_SLICE);
+
+	if (r == 1)
+		return;
+	if (r == -1)
+		wlog(w, "retention: cannot read %s/: %s",
+		    state_name(p->states[p->i]), strerror(errno));
+	if (p->removed[0] + p->removed[1] > 0)
+		wlog(w, "retention: purged %ld job(s)",
+		    p->removed[0] + p->removed[1]);
+	purge_end(p);
+	w->retaining = 0;
+}
+
+/* Reclaim dead leases, sweep tmp/, start retention: at start and every
+ * RECLAIM_MS. */
 static void
 housekeeping(struct worker *w)
 {
@@ -227,6 +268,7 @@ housekeeping(struct worker *w)
 	if (nl > 0)
 		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
 	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
+	retain_start(w);
 	w->next_reclaim = mono_ms() + RECLAIM_MS;
 }
 
@@ -1093,6 +1135,8 @@ sleep_ms(struct worker *w)
 {
 	int64_t now = mono_ms(), until = w->next_reclaim, due;
 
+	if (w->retaining)
+		return 0;       /* the next slice of the retention pass */
 	if (w->next_rescan < until)
 		until = w->next_rescan;
 	if (w->run != NULL) {
@@ -1172,6 +1216,8 @@ teardown(struct worker *w)
 	}
 	if (w->lease.dirfd != -1 && lease_release(w->sp, &w->lease) == -1)
 		wlog(w, "cannot remove the lease: %s", strerror(errno));
+	if (w->retaining)
+		purge_end(&w->retain);
 	index_free(&w->ix);
 	if (w->ifd != -1)
 		close(w->ifd);
@@ -1225,6 +1271,8 @@ turn(struct worker *w)
 		rescan(w);
 	if (mono_ms() >= w->next_reclaim)
 		housekeeping(w);
+	if (w->retaining)
+		retain_step(w);
 }
 
 int

@@ -19,17 +19,18 @@ done
 
 runq config list
 rc_is 0 "config list exits 0"
-is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 8 "config list prints 8 'key = value' lines"
+is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 10 "config list prints 10 'key = value' lines"
 for k in "${!defaults[@]}"; do
 	check "config list has $k" grep -qE "^$k = " <<<"$out"
 done
 runq config get
 rc_is 0 "config get without a key exits 0"
-is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 8 "config get prints all 8 keys"
+is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 10 "config get prints all 10 keys"
 runq config list --json
 rc_is 0 "config list --json exits 0"
-check "config list --json is an object with the 8 keys" jq -e '(keys | sort) == ["backoff_base","backoff_max","kill_grace","log_max_bytes","max_retries","min_free","sync","timeout"]' <<<"$out"
+check "config list --json is an object with the 10 keys" jq -e '(keys | sort) == ["backoff_base","backoff_max","keep_dead","keep_done","kill_grace","log_max_bytes","max_retries","min_free","sync","timeout"]' <<<"$out"
 check "config list --json values are numbers" jq -e '.max_retries == 3 and .backoff_base == 2 and .log_max_bytes == 10485760' <<<"$out"
+check "... and durations text" jq -e '.keep_done == "forever" and .keep_dead == "forever"' <<<"$out"
 
 # --- set -------------------------------------------------------------------------------
 runq config set max-retries 5
