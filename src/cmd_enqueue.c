@@ -24,6 +24,7 @@ struct enq_opts {
 	const char *cwd;        /* --cwd */
 	char **env;             /* --env NAME=value, nenv of them */
 	int nenv;
+	int unique;             /* JOB_UNIQUE_*: --unique[=strict] */
 	int nosync;
 	int batch;              /* 0, '\n' (JSON or command lines) or '\0' */
 };
@@ -186,6 +187,8 @@ apply_opts(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v)
 		put(obj, "timeout", cJSON_CreateNumber(v->timeout));
 	if (o->run_at != NULL || o->delay != NULL)
 		put(obj, "run_at", cJSON_CreateString(v->run_at));
+	if (o->unique != JOB_UNIQUE_NO)
+		put(obj, "unique", cJSON_CreateTrue());
 	if (o->cwd != NULL)
 		put(obj, "cwd", cJSON_CreateString(v->cwd));
 	if (o->nenv > 0)
@@ -271,7 +274,11 @@ finish_job(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v,
 	if (cJSON_GetObjectItemCaseSensitive(obj, "cwd") == NULL &&
 	    cwd[0] != '\0')
 		put(obj, "cwd", cJSON_CreateString(cwd));
-	return validate(obj, job, err, errsz);
+	if (validate(obj, job, err, errsz) == -1)
+		return -1;
+	if (o->unique == JOB_UNIQUE_STRICT)
+		job->unique = JOB_UNIQUE_STRICT;
+	return 0;
 }
 
 /* Exit for a failed enqueue of job (errno and loc set by spool_enqueue*). */
@@ -284,6 +291,9 @@ enqueue_failed(const struct job *job, const struct spool_loc *loc,
 	if (e == EEXIST)
 		errx(EX_CANTCREAT_, "%sjob %s already exists (in %s/)", where,
 		    job->id, loc->dir);
+	if (e == EALREADY)
+		errx(EX_CANTCREAT_, "%sjob %s (in %s/) has the same command: "
+		    "not enqueued (--unique=strict)", where, job->id, loc->dir);
 	errno = e;
 	err(cli_exit_for(e), "%scannot enqueue", where);
 }
@@ -465,6 +475,7 @@ cmd_enqueue(int argc, char **argv)
 		{ "delay", required_argument, NULL, 'D' },
 		{ "cwd", required_argument, NULL, 'C' },
 		{ "env", required_argument, NULL, 'E' },
+		{ "unique", optional_argument, NULL, 'U' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "batch0", no_argument, NULL, '0' },
@@ -495,6 +506,13 @@ cmd_enqueue(int argc, char **argv)
 		case 'D': o.delay = optarg; break;
 		case 'C': o.cwd = optarg; break;
 		case 'E': o.env[o.nenv++] = optarg; break;
+		case 'U':
+			if (optarg != NULL && strcmp(optarg, "strict") != 0)
+				errx(EX_USAGE_, "--unique=%s: the only value is "
+				    "strict", optarg);
+			o.unique = optarg != NULL ? JOB_UNIQUE_STRICT :
+			    JOB_UNIQUE_REUSE;
+			break;
 		case 'n': o.nosync = 1; break;
 		case 'b': o.batch = '\n'; break;
 		case '0': o.batch = '\0'; break;

@@ -268,6 +268,23 @@ check_env(struct job *job, char *err, size_t errsz)
 	return 0;
 }
 
+/* Check "unique": absent, null or a boolean. */
+static int
+check_unique(struct job *job, char *err, size_t errsz)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(job->obj, "unique");
+
+	job->unique = JOB_UNIQUE_NO;
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsBool(it)) {
+		snprintf(err, errsz, "unique: must be true or false");
+		return -1;
+	}
+	job->unique = cJSON_IsTrue(it) ? JOB_UNIQUE_REUSE : JOB_UNIQUE_NO;
+	return 0;
+}
+
 /* Check the numeric fields and their ranges. */
 static int
 check_numbers(struct job *job, char *err, size_t errsz)
@@ -365,6 +382,7 @@ job_from_object(struct job *job, cJSON *obj, const char *name_id, char *err,
 	    check_id(job, name_id, err, errsz) == -1 ||
 	    check_strings(job, err, errsz) == -1 ||
 	    check_env(job, err, errsz) == -1 ||
+	    check_unique(job, err, errsz) == -1 ||
 	    check_numbers(job, err, errsz) == -1 ||
 	    check_time(obj, "run_at", &job->run_at, err, errsz) == -1 ||
 	    check_time(obj, "created_at", &job->created_at, err, errsz) == -1 ||

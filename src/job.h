@@ -40,7 +40,11 @@ struct job {
 	int64_t next_run_at;     /* 0: not set */
 	const char *cwd;         /* NULL: the worker's directory */
 	const cJSON *env;        /* "env" object, points into obj; NULL: none */
+	int unique;              /* JOB_UNIQUE_*: "unique": true is _REUSE */
 };
+
+/* What enqueue does with a unique job whose command is already queued. */
+enum { JOB_UNIQUE_NO, JOB_UNIQUE_REUSE, JOB_UNIQUE_STRICT };
 
 /* Name of a state as used for directories and the "state" field. */
 const char *state_name(int state);

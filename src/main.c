@@ -24,7 +24,7 @@ static const struct cmd commands[] = {
 	{ "enqueue", cmd_enqueue,
 	  "enqueue [--id ID] [--priority N] [--max-retries N] [--timeout SEC]\n"
 	  "                [--run-at TIME] [--delay SEC] [--no-sync]\n"
-	  "                [--env NAME=VALUE]... [--cwd DIR]\n"
+	  "                [--env NAME=VALUE]... [--cwd DIR] [--unique[=strict]]\n"
 	  "                (JSON | - | [--] COMMAND... | --batch | --batch0)",
 	  "add a job, or many from standard input" },
 	{ "worker", cmd_worker,

@@ -760,15 +760,118 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 	return r == -1 ? -1 : fresh;
 }
 
+struct same_cmd {
+	const char *command;
+	char id[ID_MAX + 1];
+};
+
+/* Does dirfd/name hold a job with the command we look for? 1: yes (its id
+ * in sc->id). A file that does not parse is not a match. */
+static int
+same_command(int dirfd, const char *name, void *arg)
+{
+	struct same_cmd *sc = arg;
+	char id[ID_MAX + 1], err[8];
+	struct job job;
+	int r;
+
+	if (id_from_name(name, id) == -1 ||
+	    spool_job_read(dirfd, id, &job, err, sizeof err) == -1)
+		return errno == EINVAL || errno == ENOENT || errno == ELOOP ||
+		    errno == EFBIG ? 0 : -1;
+	r = strcmp(job.command, sc->command) == 0;
+	if (r)
+		strlcpy(sc->id, id, sizeof sc->id);
+	job_free(&job);
+	return r;
+}
+
+static int
+same_command_leased(int dirfd, const char *name, const char *lease,
+    void *arg)
+{
+	(void)lease;
+	return same_command(dirfd, name, arg);
+}
+
+/* Does SPOOL/hold/ (held jobs, when the spool has that directory) hold a
+ * job with sc's command? As spool_each; 0 without the directory. */
+static int
+held_command(struct spool *sp, struct same_cmd *sc)
+{
+	int fd = openat(sp->root, "hold", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), r;
+
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	r = spool_each(fd, ".json", same_command, sc);
+	close(fd);
+	return r;
+}
+
+/*
+ * Is a job with job->command waiting or running: in failed/, pending/, a
+ * lease, failed/ again (a retry that ended meanwhile), hold/? 1 with its id
+ * in id and where in loc->dir, 0 if not, -1 if a directory cannot be read.
+ */
+static int
+find_command(struct spool *sp, const struct job *job, char id[ID_MAX + 1],
+    struct spool_loc *loc)
+{
+	static const int order[] = { ST_FAILED, ST_PENDING, ST_PROCESSING,
+	    ST_FAILED };
+	struct same_cmd sc = { job->command, "" };
+	const char *where = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof order / sizeof *order && r == 0; i++) {
+		r = order[i] == ST_PROCESSING ?
+		    spool_each_leased(sp, same_command_leased, &sc) :
+		    spool_each(sp->dir[order[i]], ".json", same_command, &sc);
+		where = state_name(order[i]);
+	}
+	if (r == 0 && (r = held_command(sp, &sc)) == 1)
+		where = "hold";
+	if (r == 1) {
+		strlcpy(id, sc.id, ID_MAX + 1);
+		strlcpy(loc->dir, where, sizeof loc->dir);
+	}
+	return r;
+}
+
+/*
+ * The check of a unique job: 0 if no job has its command; 2 if one has and
+ * the job is to be that one (job's id set to it); -1 with EALREADY (and the
+ * other job's id in job, where in loc) if that is an error, or another errno
+ * if the spool cannot be read.
+ */
+static int
+unique_check(struct spool *sp, struct job *job, struct spool_loc *loc)
+{
+	char id[ID_MAX + 1];
+	int r = find_command(sp, job, id, loc);
+
+	if (r <= 0)
+		return r;
+	if (job_set_id(job, id) == -1)
+		return -1;
+	if (job->unique == JOB_UNIQUE_STRICT) {
+		errno = EALREADY;
+		return -1;
+	}
+	return 2;
+}
+
 /* Rename tmp/tmp to pending/<id>.json; unless the id is fresh (generated),
- * first check, with SPOOL/lock held, that it is nowhere in the spool. The
- * tmp file is removed on failure. */
+ * first check, with SPOOL/lock held, that it is nowhere in the spool; for a
+ * unique job, that its command is not waiting or running (unique_check;
+ * 2: it is, nothing renamed). The tmp file is removed unless renamed. */
 static int
 enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
     int fresh, struct spool_loc *loc)
 {
 	char json[ID_MAX + 8];
-	int saved;
+	int saved, r;
 
 	if (fmt_checked(json, sizeof json, "%s.json", job->id) == -1)
 		goto fail;
@@ -780,6 +883,13 @@ enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
 	}
 	if (errno != ENOENT)
 		goto fail;
+	if (job->unique != JOB_UNIQUE_NO && (r = unique_check(sp, job,
+	    loc)) != 0) {
+		if (r == -1)
+			goto fail;
+		unlinkat(sp->tmp, tmp, 0);
+		return 2;
+	}
 	CRASH_POINT("enqueue.before_rename");
 	if (rename_noreplace(sp->tmp, tmp, sp->dir[ST_PENDING], json) == -1)
 		goto fail;
@@ -796,27 +906,26 @@ int
 spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 {
 	char tmp[128];
-	int lockfd = -1, saved, fresh;
+	int lockfd = -1, saved, fresh, r;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
 	if ((fresh = enqueue_write(sp, job, tmp, spool_sync(sp))) == -1)
 		return -1;
-	if (!fresh && (lockfd = spool_lock(sp)) == -1) {
+	if ((!fresh || job->unique != JOB_UNIQUE_NO) &&
+	    (lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
 		unlinkat(sp->tmp, tmp, 0);
 		errno = saved;
 		return -1;
 	}
-	if (enqueue_commit(sp, job, tmp, fresh, loc) == -1) {
-		saved = errno;
-		if (lockfd != -1)
-			close(lockfd);
-		errno = saved;
-		return -1;
-	}
+	r = enqueue_commit(sp, job, tmp, fresh, loc);
+	saved = errno;
 	if (lockfd != -1)
 		close(lockfd);
+	errno = saved;
+	if (r != 0)
+		return r;
 	/* Queued: a failing fsync now is told apart (1), so that the caller
 	 * does not enqueue it again under a new id. */
 	if (spool_sync(sp) && fsync(sp->dir[ST_PENDING]) == -1)
@@ -848,9 +957,10 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
 			break;
 		}
 		fresh[w] = (char)r;
-		own_ids |= !r;
+		own_ids |= !r || jobs[w].unique != JOB_UNIQUE_NO;
 	}
-	/* the lock guards the look-up of ids that jobs bring, only */
+	/* the lock guards the look-up of ids that jobs bring, and of the
+	 * commands of unique jobs, only */
 	if (own_ids && (lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
 		while (w > 0)           /* nothing is committed */

@@ -148,6 +148,10 @@ int spool_below_floor(struct spool *sp);
  * when the job is queued but that last fsync failed (errno set: it may not
  * survive a power loss); -1 when it is not queued, EEXIST (with where in
  * loc) if the id exists.
+ * A unique job (job->unique) is checked under the lock whatever its id:
+ * if a job in failed/, pending/ or a lease has the same command, nothing is
+ * queued, job's id becomes that job's, loc says where, and the return is 2
+ * (JOB_UNIQUE_REUSE) or -1 with EALREADY (JOB_UNIQUE_STRICT).
  */
 int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
 
@@ -158,8 +162,9 @@ int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
  * spool_enqueue does; then one
  * syncfs(2) (sync = 1) makes the whole group durable before this returns.
  * Stops at the first job that cannot be enqueued. Returns how many were
- * (jobs[0..r-1]); when r < n, errno (and loc, for EEXIST) tell why jobs[r]
- * was not. Returns -1 when none was. *sync_err is 0, or the errno of a
+ * (jobs[0..r-1]; a unique job whose command was found counts, with the id
+ * of the job found, as spool_enqueue's 2); when r < n, errno (and loc, for
+ * EEXIST and EALREADY) tell why jobs[r] was not. Returns -1 when none was. *sync_err is 0, or the errno of a
  * failed final sync: the r jobs are queued but may not survive a power loss.
  */
 ssize_t spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,

@@ -1,6 +1,6 @@
 /*
  * test_jobfields.c - validation of the job fields of issue 5's per-job
- * settings against src/job.h: "cwd", "env".
+ * settings against src/job.h: "cwd", "env", "unique".
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,10 +87,35 @@ test_env(void)
 	}
 }
 
+static void
+test_unique(void)
+{
+	struct job j;
+
+	field("\"unique\":true", 1);
+	field("\"unique\":false", 1);
+	field("\"unique\":null", 1);
+	field("\"unique\":1", 0);
+	field("\"unique\":\"yes\"", 0);
+	if (parse_member(&j, "\"unique\":true") == 0) {
+		is_int(j.unique, JOB_UNIQUE_REUSE, "unique true: reuse");
+		job_free(&j);
+	}
+	if (parse_member(&j, "\"unique\":false") == 0) {
+		is_int(j.unique, JOB_UNIQUE_NO, "unique false: no");
+		job_free(&j);
+	}
+	if (parse_member(&j, "") == 0) {
+		is_int(j.unique, JOB_UNIQUE_NO, "no unique: no");
+		job_free(&j);
+	}
+}
+
 int
 main(void)
 {
 	test_cwd();
 	test_env();
+	test_unique();
 	return done_testing();
 }
