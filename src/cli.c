@@ -156,7 +156,7 @@ add_leased(int dirfd, const char *name, const char *lease, void *arg)
 int
 joblist_add_state(struct spool *sp, int state, struct joblist *jl)
 {
-	struct add_arg aa = { jl, state_name(state) };
+	struct add_arg aa = { jl, state_dir(state) };
 
 	if (state == ST_PROCESSING)
 		return spool_each_leased(sp, add_leased, &aa) == 0 ? 0 : -1;

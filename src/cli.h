@@ -77,6 +77,8 @@ int cmd_logs(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_release(int argc, char **argv);
 
 /* The command table (main.c), for usage texts. */
 const struct cmd *cli_find(const char *name);

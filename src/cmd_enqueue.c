@@ -26,6 +26,7 @@ struct enq_opts {
 	int nenv;
 	int unique;             /* JOB_UNIQUE_*: --unique[=strict] */
 	int nosync;
+	int hold;               /* into hold/ */
 	int batch;              /* 0, '\n' (JSON or command lines) or '\0' */
 };
 
@@ -193,6 +194,8 @@ apply_opts(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v)
 		put(obj, "cwd", cJSON_CreateString(v->cwd));
 	if (o->nenv > 0)
 		apply_env(obj, o);
+	if (o->hold)
+		put(obj, "state", cJSON_CreateString(state_name(ST_HELD)));
 }
 
 /*
@@ -477,6 +480,7 @@ cmd_enqueue(int argc, char **argv)
 		{ "env", required_argument, NULL, 'E' },
 		{ "unique", optional_argument, NULL, 'U' },
 		{ "no-sync", no_argument, NULL, 'n' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "batch0", no_argument, NULL, '0' },
 		{ "help", no_argument, NULL, 'h' },
@@ -514,6 +518,7 @@ cmd_enqueue(int argc, char **argv)
 			    JOB_UNIQUE_REUSE;
 			break;
 		case 'n': o.nosync = 1; break;
+		case 'H': o.hold = 1; break;
 		case 'b': o.batch = '\n'; break;
 		case '0': o.batch = '\0'; break;
 		case 'h':

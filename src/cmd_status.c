@@ -120,7 +120,7 @@ cmd_status(int argc, char **argv)
 	cli_open(&sp);
 	for (int s = 0; s < ST_NSTATES; s++)
 		if ((counts[s] = spool_count(&sp, s)) == -1)
-			err(EX_IOERR_, "%s/%s", sp.path, state_name(s));
+			err(EX_IOERR_, "%s/%s", sp.path, state_dir(s));
 	if ((n = lease_list(&sp, &li)) == -1)
 		err(EX_IOERR_, "%s/processing", sp.path);
 	spool_each(sp.dir[ST_DONE], ".json", avg_one, &a);
@@ -164,7 +164,7 @@ cmd_list(int argc, char **argv)
 		case 's':
 			if ((only = state_from_name(optarg)) == -1)
 				errx(EX_USAGE_, "--state: not a state: %s (pending,"
-				    " processing, done, failed, dead)", optarg);
+				    " processing, done, failed, dead, held)", optarg);
 			break;
 		case 'j': json = 1; break;
 		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
@@ -178,7 +178,7 @@ cmd_list(int argc, char **argv)
 	cli_open(&sp);
 	for (int s = 0; s < ST_NSTATES; s++)
 		if ((only == -1 || only == s) && joblist_add_state(&sp, s, &jl) == -1)
-			err(EX_IOERR_, "%s/%s", sp.path, state_name(s));
+			err(EX_IOERR_, "%s/%s", sp.path, state_dir(s));
 	joblist_sort(&jl);
 	arr = json ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; i < jl.n; i++) {

@@ -17,7 +17,7 @@
 #include "util.h"
 
 static const char *const state_names[ST_NSTATES] = {
-	"pending", "processing", "done", "failed", "dead"
+	"pending", "processing", "done", "failed", "dead", "held"
 };
 
 /* Fields whose value is a string or null. */
@@ -31,11 +31,19 @@ state_name(int state)
 	return state >= 0 && state < ST_NSTATES ? state_names[state] : "?";
 }
 
+const char *
+state_dir(int state)
+{
+	return state == ST_HELD ? "hold" : state_name(state);
+}
+
 int
 state_from_name(const char *name)
 {
 	if (strcmp(name, "completed") == 0)
 		return ST_DONE;
+	if (strcmp(name, "hold") == 0)
+		return ST_HELD;
 	for (int i = 0; i < ST_NSTATES; i++)
 		if (strcmp(name, state_names[i]) == 0)
 			return i;

@@ -21,7 +21,8 @@
 #define TIMEOUT_LIMIT 31536000.0   /* timeout, kill_grace: <= one year */
 
 enum job_state {
-	ST_PENDING, ST_PROCESSING, ST_DONE, ST_FAILED, ST_DEAD, ST_NSTATES
+	ST_PENDING, ST_PROCESSING, ST_DONE, ST_FAILED, ST_DEAD, ST_HELD,
+	ST_NSTATES
 };
 
 struct job {
@@ -46,12 +47,16 @@ struct job {
 /* What enqueue does with a unique job whose command is already queued. */
 enum { JOB_UNIQUE_NO, JOB_UNIQUE_REUSE, JOB_UNIQUE_STRICT };
 
-/* Name of a state as used for directories and the "state" field. */
+/* Name of a state as used for the "state" field ("held", "done", ...). */
 const char *state_name(int state);
 
+/* Name of a state's directory: the state's name, but "hold" for held. */
+const char *state_dir(int state);
+
 /*
- * State for a name ("pending", "done", ...; "completed" means done).
- * Returns the enum job_state, or -1 if name is not a state.
+ * State for a name ("pending", "done", ...; "completed" means done, "hold",
+ * the directory's name, held). Returns the enum job_state, or -1 if name is
+ * not a state.
  */
 int state_from_name(const char *name);
 

@@ -23,7 +23,7 @@ static const struct cmd commands[] = {
 	{ "init", cmd_init, "init", "create the spool" },
 	{ "enqueue", cmd_enqueue,
 	  "enqueue [--id ID] [--priority N] [--max-retries N] [--timeout SEC]\n"
-	  "                [--run-at TIME] [--delay SEC] [--no-sync]\n"
+	  "                [--run-at TIME] [--delay SEC] [--no-sync] [--hold]\n"
 	  "                [--env NAME=VALUE]... [--cwd DIR] [--unique[=strict]]\n"
 	  "                (JSON | - | [--] COMMAND... | --batch | --batch0)",
 	  "add a job, or many from standard input" },
@@ -44,6 +44,9 @@ static const struct cmd commands[] = {
 	{ "purge", cmd_purge,
 	  "purge [--state done|dead] [--older-than DURATION] [-v | --json]",
 	  "remove finished jobs and their logs" },
+	{ "hold", cmd_hold, "hold ID...", "park pending or failed jobs in hold/" },
+	{ "release", cmd_release, "release ID...",
+	  "put held jobs back in pending/" },
 };
 
 const char *cli_spool_opt;

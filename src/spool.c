@@ -44,9 +44,6 @@
 #include "spool.h"
 #include "util.h"
 
-static const char *const subdirs[] = {
-	"pending", "processing", "done", "failed", "dead"
-};
 static const char *const log_suffixes[] = { ".stdout", ".stderr" };
 
 int
@@ -180,9 +177,9 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 	if (check_mode(sp->tmp, path, "tmp", err, errsz) == -1)
 		goto fail;
 	for (int i = 0; i < ST_NSTATES; i++) {
-		if ((sp->dir[i] = open_subdir(sp->root, subdirs[i])) == -1)
+		if ((sp->dir[i] = open_subdir(sp->root, state_dir(i))) == -1)
 			goto fail_errno;
-		if (check_mode(sp->dir[i], path, subdirs[i], err, errsz) == -1)
+		if (check_mode(sp->dir[i], path, state_dir(i), err, errsz) == -1)
 			goto fail;
 	}
 	if (check_config_mode(sp->root, path, err, errsz) == -1)
@@ -516,7 +513,7 @@ spool_job_settle(struct spool *sp, int fromfd, struct job *job, int success)
 		return -1;
 	/* Another job of this id got there first (a drop-in duplicate). */
 	snprintf(why, sizeof why, "duplicate id: %s already in %s/", job->id,
-	    state_name(target));
+	    state_dir(target));
 	if (spool_quarantine(sp, fromfd, NULL, job->id, why) == -1)
 		return -1;
 	return ST_DEAD;
@@ -562,7 +559,7 @@ int
 spool_find(struct spool *sp, const char *id, struct spool_loc *loc)
 {
 	static const int order[] = { ST_PENDING, ST_PROCESSING, ST_FAILED,
-	    ST_DONE, ST_DEAD };
+	    ST_HELD, ST_DONE, ST_DEAD };
 	char json[ID_MAX + 8];
 	struct find_arg fa;
 	int r;
@@ -583,7 +580,7 @@ spool_find(struct spool *sp, const char *id, struct spool_loc *loc)
 				continue;
 			loc->state = st;
 			loc->dirfd = sp->dir[st];
-			strlcpy(loc->dir, state_name(st), sizeof loc->dir);
+			strlcpy(loc->dir, state_dir(st), sizeof loc->dir);
 			return 0;
 		}
 		if ((r = spool_each(sp->dir[ST_PROCESSING], NULL, find_in_lease,
@@ -733,7 +730,8 @@ spool_below_floor(struct spool *sp)
 }
 
 /*
- * Fill a new job's id, state and times, and write it to tmp/ as tmp.
+ * Fill a new job's id, state (pending, or held if it says so) and times,
+ * and write it to tmp/ as tmp.
  * Returns 1 if the id was generated here (new by construction: no other
  * job can hold it, so it needs no look-up), 0 if the job brought its own,
  * -1 on failure.
@@ -745,7 +743,7 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 	int r, fresh = job->id[0] == '\0';
 
 	if ((fresh && job_set_id(job, id_generate(gen)) == -1) ||
-	    job_set_state(job, ST_PENDING) == -1 ||
+	    job_set_state(job, job->state == ST_HELD ? ST_HELD : ST_PENDING) == -1 ||
 	    (job->created_at == 0 &&
 	    job_set_time(job, "created_at", now_ms()) == -1) ||
 	    job_set_time(job, "updated_at", now_ms()) == -1)
@@ -794,21 +792,6 @@ same_command_leased(int dirfd, const char *name, const char *lease,
 	return same_command(dirfd, name, arg);
 }
 
-/* Does SPOOL/hold/ (held jobs, when the spool has that directory) hold a
- * job with sc's command? As spool_each; 0 without the directory. */
-static int
-held_command(struct spool *sp, struct same_cmd *sc)
-{
-	int fd = openat(sp->root, "hold", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC), r;
-
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
-	r = spool_each(fd, ".json", same_command, sc);
-	close(fd);
-	return r;
-}
-
 /*
  * Is a job with job->command waiting or running: in failed/, pending/, a
  * lease, failed/ again (a retry that ended meanwhile), hold/? 1 with its id
@@ -819,7 +802,7 @@ find_command(struct spool *sp, const struct job *job, char id[ID_MAX + 1],
     struct spool_loc *loc)
 {
 	static const int order[] = { ST_FAILED, ST_PENDING, ST_PROCESSING,
-	    ST_FAILED };
+	    ST_FAILED, ST_HELD };
 	struct same_cmd sc = { job->command, "" };
 	const char *where = NULL;
 	int r = 0;
@@ -828,10 +811,8 @@ find_command(struct spool *sp, const struct job *job, char id[ID_MAX + 1],
 		r = order[i] == ST_PROCESSING ?
 		    spool_each_leased(sp, same_command_leased, &sc) :
 		    spool_each(sp->dir[order[i]], ".json", same_command, &sc);
-		where = state_name(order[i]);
+		where = state_dir(order[i]);
 	}
-	if (r == 0 && (r = held_command(sp, &sc)) == 1)
-		where = "hold";
 	if (r == 1) {
 		strlcpy(id, sc.id, ID_MAX + 1);
 		strlcpy(loc->dir, where, sizeof loc->dir);
@@ -862,8 +843,9 @@ unique_check(struct spool *sp, struct job *job, struct spool_loc *loc)
 	return 2;
 }
 
-/* Rename tmp/tmp to pending/<id>.json; unless the id is fresh (generated),
- * first check, with SPOOL/lock held, that it is nowhere in the spool; for a
+/* Rename tmp/tmp to pending/<id>.json (hold/ for a held job); unless the id
+ * is fresh (generated), first check, with SPOOL/lock held, that it is
+ * nowhere in the spool; for a
  * unique job, that its command is not waiting or running (unique_check;
  * 2: it is, nothing renamed). The tmp file is removed unless renamed. */
 static int
@@ -891,7 +873,7 @@ enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
 		return 2;
 	}
 	CRASH_POINT("enqueue.before_rename");
-	if (rename_noreplace(sp->tmp, tmp, sp->dir[ST_PENDING], json) == -1)
+	if (rename_noreplace(sp->tmp, tmp, sp->dir[job->state], json) == -1)
 		goto fail;
 	CRASH_POINT("enqueue.after_rename");
 	return 0;
@@ -928,7 +910,7 @@ spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 		return r;
 	/* Queued: a failing fsync now is told apart (1), so that the caller
 	 * does not enqueue it again under a new id. */
-	if (spool_sync(sp) && fsync(sp->dir[ST_PENDING]) == -1)
+	if (spool_sync(sp) && fsync(sp->dir[job->state]) == -1)
 		return 1;
 	CRASH_POINT("enqueue.after_fsync");
 	return 0;

@@ -24,7 +24,7 @@ struct spool {
 	char path[PATH_MAX];
 	int root;                 /* SPOOL/ */
 	int tmp;                  /* SPOOL/tmp/ */
-	int dir[ST_NSTATES];      /* pending/, processing/, done/, failed/, dead/ */
+	int dir[ST_NSTATES];      /* the state directories (hold/ for held) */
 	struct config cfg;        /* as last loaded */
 	struct timespec cfg_mtime;
 	ino_t cfg_ino;
@@ -117,8 +117,8 @@ int spool_job_settle(struct spool *sp, int fromfd, struct job *job,
 
 /*
  * Find job id anywhere in the spool. Fills loc and returns 0; -1 with ENOENT
- * if it is nowhere. The scan order (pending, processing, failed, done, dead)
- * follows the usual direction of moves.
+ * if it is nowhere. The scan order (pending, processing, failed, hold, done,
+ * dead) follows the usual direction of moves.
  */
 int spool_find(struct spool *sp, const char *id, struct spool_loc *loc);
 void spool_loc_free(struct spool_loc *loc);
@@ -144,7 +144,8 @@ int spool_below_floor(struct spool *sp);
  * Enqueue job: fill id (generated if empty), created_at, state; write it to
  * tmp/, then under SPOOL/lock check that the id is nowhere in the spool (a
  * generated id skips both) and rename it into pending/, then fsync
- * pending/ (sync = 1). Returns 0; 1
+ * pending/ (sync = 1). A job whose state is ST_HELD (enqueue --hold, or
+ * "state": "held" in its JSON) goes to hold/ instead, with state held. Returns 0; 1
  * when the job is queued but that last fsync failed (errno set: it may not
  * survive a power loss); -1 when it is not queued, EEXIST (with where in
  * loc) if the id exists.

@@ -50,7 +50,7 @@ check "jobs were run by at least one of the 3 workers" test "$workers" -ge 1 -a 
 is "$(ls "$SPOOL"/done/*.stdout | wc -l)" "$N" "every done job has its stdout log"
 check "tmp/ is empty" test -z "$(ls -A "$SPOOL/tmp")"
 runq status --json
-is "$(jq -c .jobs <<<"$out" 2>/dev/null)" "{\"pending\":0,\"processing\":0,\"done\":$N,\"failed\":0,\"dead\":0}" "status --json counts"
+is "$(jq -c .jobs <<<"$out" 2>/dev/null)" "{\"pending\":0,\"processing\":0,\"done\":$N,\"failed\":0,\"dead\":0,\"held\":0}" "status --json counts"
 check "avg_duration_ms is a number" jq -e '.avg_duration_ms | type == "number"' <<<"$out"
 runq list --state done --json
 is "$(jq length <<<"$out" 2>/dev/null)" "$N" "list --state done --json has $N jobs"

@@ -14,8 +14,8 @@ jq_ok "status --json is one JSON object" "$TEST_DIR/s0.json" 'type == "object"'
 jq_ok "status --json keys: spool, jobs, workers, avg_duration_ms" "$TEST_DIR/s0.json" \
 	'(keys | sort) == ["avg_duration_ms","jobs","spool","workers"]'
 jq_ok "status --json spool is the spool path" "$TEST_DIR/s0.json" ".spool == \"$SPOOL\" or .spool == \"$spool_real\""
-jq_ok "status --json jobs: five states, all 0" "$TEST_DIR/s0.json" \
-	'.jobs == {"pending":0,"processing":0,"done":0,"failed":0,"dead":0}'
+jq_ok "status --json jobs: six states, all 0" "$TEST_DIR/s0.json" \
+	'.jobs == {"pending":0,"processing":0,"done":0,"failed":0,"dead":0,"held":0}'
 jq_ok "status --json workers: []" "$TEST_DIR/s0.json" '.workers == []'
 jq_ok "status --json avg_duration_ms: null with no done job" "$TEST_DIR/s0.json" '.avg_duration_ms == null'
 is "$(jq -s length <<<"$out" 2>/dev/null)" 1 "status --json prints exactly one document"
@@ -48,7 +48,7 @@ wait_for 30 "j4 running" in_state j4 processing
 runq status --json
 rc_is 0 "status --json with jobs"
 printf '%s' "$out" >"$TEST_DIR/s1.json"
-jq_ok "status --json counts" "$TEST_DIR/s1.json" '.jobs == {"pending":1,"processing":1,"done":2,"failed":0,"dead":1}'
+jq_ok "status --json counts" "$TEST_DIR/s1.json" '.jobs == {"pending":1,"processing":1,"done":2,"failed":0,"dead":1,"held":0}'
 jq_ok "status --json workers: one entry {id, pid, job}" "$TEST_DIR/s1.json" \
 	".workers | length == 1 and (.[0] | .pid == $wpid and .job == \"j4\" and (.id | type) == \"string\")"
 jq_ok "status --json worker id is its lease directory name" "$TEST_DIR/s1.json" \

@@ -66,11 +66,11 @@ static void field(const char *member, int good)
 static void test_states(void)
 {
 	static const char *const names[] = {
-		"pending", "processing", "done", "failed", "dead"
+		"pending", "processing", "done", "failed", "dead", "held"
 	};
 	int i;
 
-	is_int(ST_NSTATES, 5, "five states");
+	is_int(ST_NSTATES, 6, "six states");
 	for (i = 0; i < ST_NSTATES; i++) {
 		is_str(state_name(i), names[i], "state_name(%d)", i);
 		is_int(state_from_name(names[i]), i, "state_from_name(\"%s\")",
@@ -78,6 +78,10 @@ static void test_states(void)
 	}
 	is_int(state_from_name("completed"), ST_DONE,
 	    "state_from_name(\"completed\") is done");
+	is_int(state_from_name("hold"), ST_HELD,
+	    "state_from_name(\"hold\") (its directory) is held");
+	is_str(state_dir(ST_HELD), "hold", "held jobs live in hold/");
+	is_str(state_dir(ST_DEAD), "dead", "other directories are their state");
 	is_int(state_from_name("bogus"), -1, "state_from_name(\"bogus\") is -1");
 	is_int(state_from_name(""), -1, "state_from_name(\"\") is -1");
 	is_int(state_from_name("pend"), -1, "a prefix of a state is no state");
@@ -227,7 +231,7 @@ static void test_command(void)
 static void test_state_field(void)
 {
 	static const char *const names[] = {
-		"pending", "processing", "done", "failed", "dead"
+		"pending", "processing", "done", "failed", "dead", "held"
 	};
 	struct job j;
 	char json[128];
