@@ -74,6 +74,7 @@ int cmd_status(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_purge(int argc, char **argv);

@@ -35,6 +35,8 @@ static const struct cmd commands[] = {
 	{ "list", cmd_list, "list [--state STATE] [--json]", "list jobs, oldest first" },
 	{ "show", cmd_show, "show ID [--json]", "show one job" },
 	{ "logs", cmd_logs, "logs ID [--stdout | --stderr]", "print a job's output" },
+	{ "wait", cmd_wait, "wait [--timeout SEC] ID...",
+	  "wait until jobs are done or dead; exit with their status" },
 	{ "dlq", cmd_dlq, "dlq list [--json] | dlq retry ID... | dlq retry --all",
 	  "the dead letter queue" },
 	{ "config", cmd_config,
