@@ -9,12 +9,16 @@
 #   make demo       a short tour on a temporary spool
 #   make bench      queuectl beside nq, task-spooler and the machine's limits
 #                   (bench/; about 15 minutes; BENCH_QUICK=1 for 1.5)
-#   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured
+#   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured; the binary,
+#                   the man pages and the systemd units (ExecStart=$(BINDIR))
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+# systemd units (contrib/systemd/README); systemd also reads /usr/local/lib
+SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 CFLAGS    ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 PKGS       = libcjson libbsd
@@ -82,15 +86,24 @@ bench: queuectl
 lint:
 	mandoc -Tlint -W warning man/queuectl.1 man/queuectl-spool.5
 
+UNIT = queuectl-worker@.service
+
 install: queuectl
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 queuectl $(DESTDIR)$(BINDIR)/queuectl
 	install -m 644 man/queuectl.1 $(DESTDIR)$(MANDIR)/man1/queuectl.1
 	install -m 644 man/queuectl-spool.5 $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$(UNIT).in \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/user/$(UNIT).in \
+	    >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/queuectl $(DESTDIR)$(MANDIR)/man1/queuectl.1 \
-	    $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5
+	    $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
 
 clean:
 	rm -rf build queuectl

@@ -9,8 +9,9 @@
  *     SIGCHLD (the job's process exited);
  *   - while a job runs, the pipes of its stdout and stderr;
  * with a timeout that is the earliest of: the next waiting job's due time,
- * the running job's timeout or kill deadline, the next lease check (60 s)
- * and the next safety rescan (5 min). Nothing polls the directories.
+ * the running job's timeout or kill deadline, the next lease check (60 s),
+ * the next safety rescan (5 min) and, under a service manager with a
+ * watchdog, the next WATCHDOG=1 (notify.h). Nothing polls the directories.
  *
  * Claim: take the first ready index entry, renameat2() it into our lease
  * (ENOENT: another worker won, take the next), validate it, rewrite it as
@@ -52,6 +53,7 @@
 #include "index.h"
 #include "lease.h"
 #include "purge.h"
+#include "notify.h"
 #include "util.h"
 #include "shell.h"
 #include "worker.h"
@@ -113,6 +115,8 @@ struct worker {
 	struct attempt *held;  /* finished or not started, not yet moved on */
 	int lease_busy;        /* the lease record names a job that is over */
 	int64_t next_rescan, next_reclaim;   /* monotonic ms */
+	struct notify notify;                /* the service manager, if any */
+	int64_t next_watchdog;               /* monotonic ms; 0: no watchdog */
 	const char *dup_name;                /* for duplicate_of */
 	struct purge retain;                 /* keep_done/keep_dead pass */
 	int retaining;                       /* a pass is under way */
@@ -1090,10 +1094,19 @@ check_exited(struct worker *w)
 		w->run->exited = 1;
 }
 
+/* Tell the service manager (if any) msg; a failure is logged. */
+static void
+tell_manager(struct worker *w, const char *msg)
+{
+	if (notify_send(&w->notify, msg) == -1)
+		wlog(w, "cannot notify the service manager: %s", strerror(errno));
+}
+
 static void
 on_signal(struct worker *w)
 {
 	struct signalfd_siginfo si;
+	int was = w->stopping;
 
 	while (read(w->sfd, &si, sizeof si) == sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
@@ -1107,15 +1120,23 @@ on_signal(struct worker *w)
 		} else if (w->stopping == STOP_NONE)
 			w->stopping = STOP_GRACEFUL;
 	}
+	if (was == STOP_NONE && w->stopping != STOP_NONE)
+		tell_manager(w, w->run != NULL ? "STOPPING=1\nSTATUS=stopping: "
+		    "finishing the running job" : "STOPPING=1\nSTATUS=stopping");
 }
 
-/* Deadlines of the running attempt: timeout, then the SIGKILL. */
+/* The watchdog's ping (when due) and the deadlines of the running
+ * attempt: timeout, then the SIGKILL. */
 static void
 on_timers(struct worker *w)
 {
 	struct attempt *a = w->run;
 	int64_t now = mono_ms();
 
+	if (w->next_watchdog != 0 && now >= w->next_watchdog) {
+		tell_manager(w, "WATCHDOG=1");
+		w->next_watchdog = now + w->notify.watchdog_ms;
+	}
 	if (a == NULL)
 		return;
 	if (a->deadline != 0 && now >= a->deadline && !a->timed_out) {
@@ -1139,6 +1160,8 @@ sleep_ms(struct worker *w)
 		return 0;       /* the next slice of the retention pass */
 	if (w->next_rescan < until)
 		until = w->next_rescan;
+	if (w->next_watchdog != 0 && w->next_watchdog < until)
+		until = w->next_watchdog;
 	if (w->run != NULL) {
 		if (w->run->deadline != 0 && w->run->deadline < until)
 			until = w->run->deadline;
@@ -1219,6 +1242,7 @@ teardown(struct worker *w)
 	if (w->retaining)
 		purge_end(&w->retain);
 	index_free(&w->ix);
+	notify_close(&w->notify);
 	if (w->ifd != -1)
 		close(w->ifd);
 	if (w->sfd != -1)
@@ -1275,11 +1299,44 @@ turn(struct worker *w)
 		retain_step(w);
 }
 
+/*
+ * The service manager: only a worker in the foreground (`worker run`) is a
+ * service's main process and talks to it; every worker takes the variables
+ * out of its environment, so that no job sees them.
+ */
+static void
+notify_setup(struct worker *w, int foreground)
+{
+	if (notify_open(&w->notify) == -1)
+		wlog(w, "NOTIFY_SOCKET: %s (not notifying the service manager)",
+		    strerror(errno));
+	if (!foreground)
+		notify_close(&w->notify);
+}
+
+/* Ready: say so on stderr, on ready_fd (our pid and a newline, then closed)
+ * and to the service manager, and start the watchdog's pings. */
+static void
+announce_ready(struct worker *w, int ready_fd)
+{
+	char line[PATH_MAX + 64];
+
+	wlog(w, "started, pid %ld, spool %s", (long)getpid(), w->sp->path);
+	if (ready_fd != -1) {
+		snprintf(line, sizeof line, "%ld\n", (long)getpid());
+		write_all(ready_fd, line, strlen(line));
+		close(ready_fd);
+	}
+	snprintf(line, sizeof line, "READY=1\nSTATUS=watching %s", w->sp->path);
+	tell_manager(w, line);
+	if (w->notify.fd != -1 && w->notify.watchdog_ms > 0)
+		w->next_watchdog = mono_ms() + w->notify.watchdog_ms;
+}
+
 int
 worker_main(struct spool *sp, int ready_fd)
 {
 	struct worker w;
-	char line[32];
 	int saved;
 
 	memset(&w, 0, sizeof w);
@@ -1287,6 +1344,7 @@ worker_main(struct spool *sp, int ready_fd)
 	w.ifd = w.sfd = -1;
 	w.lease.dirfd = w.lease.lockfd = w.lease.recfd = -1;
 	index_init(&w.ix);
+	notify_setup(&w, ready_fd == -1);
 	if (setup(&w) == -1) {
 		saved = errno;
 		wlog(&w, "cannot start: %s", strerror(saved));
@@ -1294,12 +1352,7 @@ worker_main(struct spool *sp, int ready_fd)
 		errno = saved;
 		return -1;
 	}
-	wlog(&w, "started, pid %ld, spool %s", (long)getpid(), sp->path);
-	if (ready_fd != -1) {
-		snprintf(line, sizeof line, "%ld\n", (long)getpid());
-		write_all(ready_fd, line, strlen(line));
-		close(ready_fd);
-	}
+	announce_ready(&w, ready_fd);
 	while (w.run != NULL || w.stopping == STOP_NONE)
 		turn(&w);
 	wlog(&w, "stopped");

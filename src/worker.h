@@ -13,6 +13,11 @@
  * When ready (lease taken, inotify watching, spool scanned) it writes its
  * pid and a newline to ready_fd and closes it (ready_fd -1: none). Warnings
  * go to stderr, one line each, prefixed with the time and the worker id.
+ * In the foreground (ready_fd -1) under a service manager (NOTIFY_SOCKET,
+ * see notify.h) it sends READY=1 at that same moment, WATCHDOG=1 every half
+ * of WATCHDOG_USEC, and STOPPING=1 when a stop begins; every worker removes
+ * NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID from its environment, so
+ * that its jobs do not see them.
  * Returns 0 after a clean stop, -1 (errno set) if it could not start.
  */
 int worker_main(struct spool *sp, int ready_fd);
