@@ -10,7 +10,8 @@
 #   make bench      queuectl beside nq, task-spooler and the machine's limits
 #                   (bench/; about 15 minutes; BENCH_QUICK=1 for 1.5)
 #   make install    PREFIX, DESTDIR, CFLAGS, LDFLAGS honoured; the binary,
-#                   the man pages and the systemd units (ExecStart=$(BINDIR))
+#                   the man pages, the systemd units (ExecStart=$(BINDIR))
+#                   and the bash completion
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -19,6 +20,8 @@ MANDIR    ?= $(PREFIX)/share/man
 # systemd units (contrib/systemd/README); systemd also reads /usr/local/lib
 SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+# where the bash-completion package looks (XDG_DATA_DIRS: /usr/local/share too)
+BASHCOMPDIR        ?= $(PREFIX)/share/bash-completion/completions
 CFLAGS    ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 PKGS       = libcjson libbsd
@@ -99,11 +102,14 @@ install: queuectl
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/user/$(UNIT).in \
 	    >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 contrib/bash-completion/queuectl $(DESTDIR)$(BASHCOMPDIR)/queuectl
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/queuectl $(DESTDIR)$(MANDIR)/man1/queuectl.1 \
 	    $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5 \
-	    $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT) \
+	    $(DESTDIR)$(BASHCOMPDIR)/queuectl
 
 clean:
 	rm -rf build queuectl

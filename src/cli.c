@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "util.h"
 
+#define WORD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
 void
 cli_open(struct spool *sp)
 {
@@ -63,6 +65,42 @@ cli_usage(FILE *f, const struct cmd *c)
 	fprintf(f, "usage: queuectl %s\n", c->usage);
 }
 
+/* Does the usage text u name the metavariable m (a whole word)? */
+static int
+names_word(const char *u, const char *m)
+{
+	size_t n = strlen(m);
+
+	for (const char *p = u; (p = strstr(p, m)) != NULL; p += n)
+		if ((p == u || !strchr(WORD_CHARS, p[-1])) &&
+		    (p[n] == '\0' || !strchr(WORD_CHARS, p[n])))
+			return 1;
+	return 0;
+}
+
+/*
+ * After the usage, one line for each metavariable of c's usage whose values
+ * are a known set: "STATE is one of: pending processing ...", "KEY is one
+ * of: max_retries ...". The bash completion (contrib/bash-completion)
+ * reads these lines: keep the form.
+ */
+static void
+help_values(const struct cmd *c)
+{
+	if (names_word(c->usage, "STATE")) {
+		printf("STATE is one of:");
+		for (int i = 0; i < ST_NSTATES; i++)
+			printf(" %s", state_name(i));
+		printf("\n");
+	}
+	if (names_word(c->usage, "KEY")) {
+		printf("KEY is one of:");
+		for (size_t i = 0; i < config_nkeys; i++)
+			printf(" %s", config_keys[i]);
+		printf("\n");
+	}
+}
+
 int
 cli_help(const struct cmd *c, int argc, char **argv)
 {
@@ -72,6 +110,7 @@ cli_help(const struct cmd *c, int argc, char **argv)
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			cli_usage(stdout, c);
 			printf("%s; see queuectl(1).\n", c->summary);
+			help_values(c);
 			return 0;
 		}
 	}
