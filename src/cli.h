@@ -75,6 +75,15 @@ int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+
+/*
+ * enqueue --wait, once job id is queued: copy its output as it is written
+ * (stdout to standard output, stderr to standard error, without the attempt
+ * markers), following every attempt until the job is done or dead. Returns
+ * the status `wait` gives for it (a dead job says why on stderr), or an
+ * exit status after a message (66: the job left the spool).
+ */
+int cmd_wait_output(struct spool *sp, const char *id);
 int cmd_dlq(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_purge(int argc, char **argv);

@@ -27,6 +27,7 @@ struct enq_opts {
 	int unique;             /* JOB_UNIQUE_*: --unique[=strict] */
 	int nosync;
 	int hold;               /* into hold/ */
+	int wait;               /* --wait: follow the job, exit with its status */
 	int batch;              /* 0, '\n' (JSON or command lines) or '\0' */
 };
 
@@ -481,6 +482,7 @@ cmd_enqueue(int argc, char **argv)
 		{ "unique", optional_argument, NULL, 'U' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "hold", no_argument, NULL, 'H' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "batch0", no_argument, NULL, '0' },
 		{ "help", no_argument, NULL, 'h' },
@@ -519,6 +521,7 @@ cmd_enqueue(int argc, char **argv)
 			break;
 		case 'n': o.nosync = 1; break;
 		case 'H': o.hold = 1; break;
+		case 'W': o.wait = 1; break;
 		case 'b': o.batch = '\n'; break;
 		case '0': o.batch = '\0'; break;
 		case 'h':
@@ -545,6 +548,8 @@ cmd_enqueue(int argc, char **argv)
 		errx(EX_USAGE_, "give --run-at or --delay, not both");
 	if (o.id != NULL && o.batch != -1)
 		errx(EX_USAGE_, "--id names one job: not with --batch");
+	if (o.wait && o.batch != -1)
+		errx(EX_USAGE_, "--wait waits for one job: not with --batch");
 	if (o.id != NULL && !id_valid(o.id))
 		errx(EX_DATAERR_, "invalid id: must match "
 		    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
@@ -560,12 +565,14 @@ cmd_enqueue(int argc, char **argv)
 	open_for_jobs(&sp, &o);
 	if ((r = spool_enqueue(&sp, &job, &loc)) == -1)
 		enqueue_failed(&job, &loc, "");
-	printf("%s\n", job.id);
+	/* --wait: standard output is the job's; the id goes to stderr. */
+	fprintf(o.wait ? stderr : stdout, "%s\n", job.id);
 	if (r == 1)
 		err(EX_IOERR_, "job %s is queued, but may not survive a power "
 		    "loss: fsync of pending/", job.id);
+	r = o.wait ? cmd_wait_output(&sp, job.id) : 0;
 	job_free(&job);
 	spool_close(&sp);
 	free(o.env);
-	return 0;
+	return r;
 }

@@ -1,5 +1,6 @@
 /*
- * cmd_status.c - the read-only views: status, list, show, logs.
+ * cmd_status.c - the read-only views: status, list, show (logs:
+ * cmd_wait.c).
  */
 #include <err.h>
 #include <errno.h>
@@ -259,69 +260,6 @@ cmd_show(int argc, char **argv)
 	else
 		show_text(&j, loc.dir);
 	job_free(&j);
-	spool_loc_free(&loc);
-	spool_close(&sp);
-	return 0;
-}
-
-/* Copy dirfd/name to stdout; 0 if it does not exist. */
-static int
-cat_at(int dirfd, const char *name, const char *header)
-{
-	char buf[65536];
-	ssize_t n;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (header != NULL)
-		printf("==> %s <==\n", header);
-	fflush(stdout);
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		if (write_all(1, buf, (size_t)n) == -1)
-			break;
-	close(fd);
-	return n == -1 ? -1 : 0;
-}
-
-int
-cmd_logs(int argc, char **argv)
-{
-	const struct cmd *c = cli_find("logs");
-	int want[2] = { 1, 1 }, r;
-	const char *id = NULL;
-	struct spool_loc loc;
-	struct spool sp;
-	char name[ID_MAX + 16];
-	static const char *const sfx[2] = { "stdout", "stderr" };
-
-	if ((r = cli_help(c, argc, argv)) != -1)
-		return r;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--stdout") == 0)
-			want[1] = 0;
-		else if (strcmp(argv[i], "--stderr") == 0)
-			want[0] = 0;
-		else if (id == NULL && argv[i][0] != '-')
-			id = argv[i];
-		else {
-			cli_usage(stderr, c);
-			return EX_USAGE_;
-		}
-	}
-	if (id == NULL || (!want[0] && !want[1])) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
-	cli_open(&sp);
-	find_or_exit(&sp, id, &loc);
-	for (int i = 0; i < 2; i++) {
-		if (!want[i])
-			continue;
-		snprintf(name, sizeof name, "%s.%s", id, sfx[i]);
-		if (cat_at(loc.dirfd, name, want[0] && want[1] ? sfx[i] : NULL) == -1)
-			err(EX_IOERR_, "%s", name);
-	}
 	spool_loc_free(&loc);
 	spool_close(&sp);
 	return 0;

@@ -111,6 +111,17 @@ watch_open(struct watcher *w, struct spool *sp)
 	return 0;
 }
 
+/* Watch the lease directory open as fd instead of the previous one (fd
+ * -1: none). */
+static int
+watch_lease(struct watcher *w, int fd)
+{
+	if (w->lease_wd != -1)
+		inotify_rm_watch(w->ifd, w->lease_wd);
+	w->lease_wd = fd == -1 ? -1 : watch_fd(w, fd, DIR_EVENTS);
+	return fd != -1 && w->lease_wd == -1 ? -1 : 0;
+}
+
 /*
  * Sleep until an event comes or timeout_ms pass (-1: no limit), then call
  * fn(wd, mask, name, arg) for each event ("" when it names no entry; wd -1
@@ -392,6 +403,457 @@ cmd_wait(int argc, char **argv)
 			r = ws.v[i].status;
 	close(ws.w.ifd);
 	free(ws.v);
+	spool_close(&sp);
+	return r;
+}
+
+/*
+ * Following a job's logs.
+ *
+ * Each stream (stdout, stderr) is one file for the job's whole life
+ * (spool-layout/README.md, "watching a job"): once open, it is read to its
+ * end whenever inotify says it grew. Its bytes go through an attempt filter
+ * when only one attempt is wanted or the markers are to be dropped: a
+ * marker "=== queuectl: attempt N on WORKER at TIME ===\n" is recognised
+ * wherever it starts (after output without a final newline it starts
+ * mid-line), bytes that may begin one are held back until the rest comes.
+ */
+struct stream {
+	int fd;                 /* the log, -1 until open */
+	int wd;                 /* its inotify watch */
+	int out;                /* where its bytes go */
+	const char *name;       /* "stdout", "stderr" */
+	long cur;               /* attempt of the section being read (0: none) */
+	int passed;             /* the wanted attempt's section has begun */
+	int over;               /* ... and a later one too */
+	char held[MARK_MAX];    /* a tail that may begin a marker */
+	size_t nheld;
+};
+
+struct follow {
+	struct spool *sp;
+	const char *id;
+	int follow;             /* 0: print what is there and stop */
+	long attempt;           /* only this attempt; 0: all */
+	int strip;              /* drop the attempt markers */
+	int headers;            /* "==> stdout <==" when the stream changes */
+	int last;               /* the stream written last, or -1 */
+	int look;               /* an event asks for a new look */
+	int seen;               /* the job was found once */
+	struct stream s[2];     /* fd -1 and out -1: not wanted */
+	struct watcher w;
+	struct job job;         /* the job at the last look (job.obj NULL: none) */
+	int state;
+};
+
+/* Write n bytes of stream i to its output, after a header if wanted. */
+static void
+emit(struct follow *f, int i, const char *p, size_t n)
+{
+	char hdr[32];
+
+	if (n == 0)
+		return;
+	if (f->headers && f->last != i) {
+		snprintf(hdr, sizeof hdr, "==> %s <==\n", f->s[i].name);
+		if (write_all(f->s[i].out, hdr, strlen(hdr)) == -1)
+			err(EX_IOERR_, "output");
+	}
+	f->last = i;
+	if (write_all(f->s[i].out, p, n) == -1)
+		err(EX_IOERR_, "output");
+}
+
+/* Is the section being read by s wanted? */
+static int
+section_wanted(const struct follow *f, const struct stream *s)
+{
+	return f->attempt == 0 || (s->passed && !s->over);
+}
+
+/* Does p[0..n) hold only characters of set, at least one? */
+static int
+all_of(const char *p, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr(set, p[i]) == NULL || p[i] == '\0')
+			return 0;
+	return n > 0;
+}
+
+/*
+ * Does p (n bytes) begin with an attempt marker line? Returns its length
+ * (the attempt number in *attempt), 0 if it does not, -1 if the n bytes may
+ * be the beginning of one.
+ */
+static ssize_t
+marker_at(const char *p, size_t n, long *attempt)
+{
+	static const char pre[] = "=== queuectl: attempt ";
+	const size_t k = sizeof pre - 1;
+	const char *nl, *on, *at;
+	char *end;
+
+	if (memcmp(p, pre, n < k ? n : k) != 0)
+		return 0;
+	if ((nl = memchr(p, '\n', n < MARK_MAX ? n : MARK_MAX)) == NULL)
+		return n < MARK_MAX ? -1 : 0;
+	if (n < k || nl - p < (ssize_t)k + 13 || memcmp(nl - 4, " ===", 4) != 0)
+		return 0;
+	*attempt = strtol(p + k, &end, 10);
+	on = end;
+	if (!all_of(p + k, (size_t)(on - p - (ssize_t)k), "0123456789") ||
+	    *attempt <= 0 || nl - on < 4 || memcmp(on, " on ", 4) != 0 ||
+	    (at = memmem(on + 4, (size_t)(nl - on - 4), " at ", 4)) == NULL ||
+	    at + 4 > nl - 4)
+		return 0;
+	if (!all_of(on + 4, (size_t)(at - on - 4), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-") ||
+	    !all_of(at + 4, (size_t)(nl - 4 - at - 4), "0123456789-:.TZ"))
+		return 0;
+	return nl + 1 - p;
+}
+
+/* A marker of attempt a (len bytes at p) begins a section of stream i. */
+static void
+section(struct follow *f, int i, long a, const char *p, size_t len)
+{
+	struct stream *s = &f->s[i];
+
+	if (f->attempt != 0) {
+		if (s->passed)
+			s->over = 1;
+		else if (a == f->attempt)
+			s->passed = 1;
+	}
+	s->cur = a;
+	if (!f->strip && section_wanted(f, s))
+		emit(f, i, p, len);
+}
+
+/*
+ * Pass buf (n bytes: the held tail, then what was read) of stream i through
+ * the attempt filter. Unless final, a tail that may begin a marker is held
+ * back for the next call.
+ */
+static void
+filter(struct follow *f, int i, const char *buf, size_t n, int final)
+{
+	struct stream *s = &f->s[i];
+	size_t at = 0, from = 0, j;
+	const char *eq;
+	ssize_t r;
+	long a;
+
+	s->nheld = 0;
+	while ((eq = memchr(buf + from, '=', n - from)) != NULL) {
+		j = (size_t)(eq - buf);
+		from = j + 1;
+		if ((r = marker_at(eq, n - j, &a)) == 0 || (r == -1 && final))
+			continue;
+		if (section_wanted(f, s))
+			emit(f, i, buf + at, j - at);
+		if (r == -1) {
+			memcpy(s->held, eq, s->nheld = n - j);
+			return;
+		}
+		section(f, i, a, eq, (size_t)r);
+		at = from = j + (size_t)r;
+	}
+	if (section_wanted(f, s))
+		emit(f, i, buf + at, n - at);
+}
+
+/* Read stream i to its end (as it is now). 0, or -1 with errno set. */
+static int
+drain(struct follow *f, int i)
+{
+	char buf[MARK_MAX + CHUNK];
+	struct stream *s = &f->s[i];
+	int raw = f->attempt == 0 && !f->strip;
+	ssize_t n;
+
+	while (s->fd != -1) {
+		memcpy(buf, s->held, s->nheld);
+		n = read(s->fd, buf + s->nheld, CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)n;
+		if (raw)
+			emit(f, i, buf, (size_t)n);
+		else
+			filter(f, i, buf, s->nheld + (size_t)n, 0);
+	}
+	return 0;
+}
+
+/* Flush what stream i holds back (the end of its log). */
+static void
+flush_held(struct follow *f, int i)
+{
+	char tail[MARK_MAX];
+	size_t n = f->s[i].nheld;
+
+	memcpy(tail, f->s[i].held, n);
+	filter(f, i, tail, n, 1);
+}
+
+/*
+ * Open stream i's log in dirfd, if it is wanted, not open yet and there;
+ * when following, watch its inode. Returns 0 (open or not there), or -1
+ * with errno set (EINVAL: not a regular file).
+ */
+static int
+stream_open(struct follow *f, int i, int dirfd)
+{
+	struct stream *s = &f->s[i];
+	char name[ID_MAX + 16];
+	struct stat st;
+	int e;
+
+	if (s->fd != -1 || s->out == -1)
+		return 0;
+	if (fmt_checked(name, sizeof name, "%s.%s", f->id, s->name) == -1)
+		return -1;
+	s->fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (s->fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(s->fd, &st) == -1)
+		;
+	else if (!S_ISREG(st.st_mode))
+		errno = EINVAL;
+	else if (!f->follow || (s->wd = watch_fd(&f->w, s->fd, IN_MODIFY)) != -1)
+		return 0;
+	e = errno;
+	close(s->fd);
+	s->fd = -1;
+	errno = e;
+	return -1;
+}
+
+/* Open the logs of the job found at loc; while one is missing from its
+ * lease, watch the lease (then try again: it may have come meanwhile). */
+static int
+streams_open(struct follow *f, const struct spool_loc *loc)
+{
+	int missing = 0;
+
+	for (int i = 0; i < 2; i++) {
+		if (stream_open(f, i, loc->dirfd) == -1)
+			return -1;
+		missing |= f->s[i].out != -1 && f->s[i].fd == -1;
+	}
+	if (!f->follow)
+		return 0;
+	if (watch_lease(&f->w, missing && loc->state == ST_PROCESSING ?
+	    loc->dirfd : -1) == -1)
+		return -1;
+	for (int i = 0; i < 2 && missing; i++)
+		if (stream_open(f, i, loc->dirfd) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Look for the job again: its file and state into f->job and f->state, its
+ * logs opened where it is now. Returns 0, or an exit status after a
+ * message (66: nowhere, 65: not a valid job).
+ */
+static int
+follow_look(struct follow *f)
+{
+	struct spool_loc loc;
+	char why[256];
+	int r = 0;
+
+	job_free(&f->job);
+	f->look = 0;
+	if (look(f->sp, f->id, &loc, &f->job, why, sizeof why) == -1) {
+		if (errno == EINVAL) {
+			spool_loc_free(&loc);
+			warnx("%s: %s", f->id, why);
+			return EX_DATAERR_;
+		}
+		if (errno == ENOENT)
+			warnx(f->seen ? "job %s left the spool (purged?)" :
+			    "no such job: %s", f->id);
+		else
+			warn("%s", f->id);
+		return errno == ENOENT ? GONE_EXIT : cli_exit_for(errno);
+	}
+	f->seen = 1;
+	f->state = loc.state;
+	if (streams_open(f, &loc) == -1) {
+		warn("%s: logs", f->id);
+		r = cli_exit_for(errno);
+	}
+	spool_loc_free(&loc);
+	return r;
+}
+
+/* Is what f follows over: the job finished, or the attempt wanted is? */
+static int
+follow_over(const struct follow *f)
+{
+	long n = f->job.attempts;
+	int all_over = 1;
+
+	if (f->state == ST_DONE || f->state == ST_DEAD)
+		return 1;
+	if (f->attempt == 0)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		all_over &= f->s[i].out == -1 || f->s[i].over;
+	return all_over || n > f->attempt ||
+	    (n == f->attempt && f->state != ST_PROCESSING);
+}
+
+static void
+follow_event(int wd, uint32_t mask, const char *name, void *arg)
+{
+	struct follow *f = arg;
+
+	(void)mask;
+	if (wd == -1 || names_job(name, f->id, 1))
+		f->look = 1;
+}
+
+/* Set f up for job id of sp: nothing wanted, nothing open. */
+static void
+follow_init(struct follow *f, struct spool *sp, const char *id)
+{
+	static const char *const names[2] = { "stdout", "stderr" };
+
+	memset(f, 0, sizeof *f);
+	f->sp = sp;
+	f->id = id;
+	f->last = -1;
+	f->w.ifd = -1;
+	for (int i = 0; i < 2; i++) {
+		f->s[i].fd = f->s[i].wd = f->s[i].out = -1;
+		f->s[i].name = names[i];
+	}
+}
+
+static void
+follow_free(struct follow *f)
+{
+	for (int i = 0; i < 2; i++)
+		if (f->s[i].fd != -1)
+			close(f->s[i].fd);
+	if (f->w.ifd != -1)
+		close(f->w.ifd);
+	job_free(&f->job);
+}
+
+/*
+ * Print f->id's logs as they are; with f->follow, go on as they grow until
+ * the job (or the attempt wanted) is over. Returns 0, with the job as last
+ * seen in f->job and f->state; or an exit status after a message.
+ */
+static int
+follow_run(struct follow *f)
+{
+	int r;
+
+	if (f->follow && watch_open(&f->w, f->sp) == -1)
+		err(EX_OSERR_, "inotify");
+	f->look = 1;
+	for (;;) {
+		if (f->look && (r = follow_look(f)) != 0)
+			return r;
+		for (int i = 0; i < 2; i++)
+			if (drain(f, i) == -1)
+				err(EX_IOERR_, "%s.%s", f->id, f->s[i].name);
+		if (!f->follow || follow_over(f))
+			break;
+		if (watch_wait(&f->w, -1, follow_event, f) == -1)
+			err(EX_IOERR_, "inotify");
+	}
+	for (int i = 0; i < 2; i++)
+		flush_held(f, i);
+	return 0;
+}
+
+int
+cmd_wait_output(struct spool *sp, const char *id)
+{
+	struct follow f;
+	int r;
+
+	follow_init(&f, sp, id);
+	f.follow = f.strip = 1;
+	f.s[0].out = 1;
+	f.s[1].out = 2;
+	if ((r = follow_run(&f)) == 0) {
+		r = finished_status(&f.job, f.state);
+		if (f.state == ST_DEAD)
+			say_dead(&f.job);
+	}
+	follow_free(&f);
+	return r;
+}
+
+/* --attempt's value, or exit 64. */
+static long
+attempt_of(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || n < 1)
+		errx(EX_USAGE_, "--attempt: must be a number from 1");
+	return n;
+}
+
+int
+cmd_logs(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "stdout", no_argument, NULL, 'o' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ "attempt", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cmd *c = cli_find("logs");
+	int want[2] = { 1, 1 }, ch, r;
+	struct follow f;
+	struct spool sp;
+
+	follow_init(&f, &sp, NULL);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hf", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': f.follow = 1; break;
+		case 'o': want[1] = 0; break;
+		case 'e': want[0] = 0; break;
+		case 'a': f.attempt = attempt_of(optarg); break;
+		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
+		default: cli_usage(stderr, c); return EX_USAGE_;
+		}
+	}
+	if (optind != argc - 1 || (!want[0] && !want[1])) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	if (!id_valid(f.id = argv[optind]))
+		errx(EX_DATAERR_, "invalid id: %s", f.id);
+	for (int i = 0; i < 2; i++)
+		f.s[i].out = want[i] ? 1 : -1;
+	f.headers = want[0] && want[1];
+	cli_open(&sp);
+	if ((r = follow_run(&f)) == 0 && f.attempt != 0 && !f.s[0].passed &&
+	    !f.s[1].passed) {
+		warnx("job %s has no attempt %ld", f.id, f.attempt);
+		r = EX_NOINPUT_;
+	}
+	follow_free(&f);
 	spool_close(&sp);
 	return r;
 }

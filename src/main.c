@@ -24,7 +24,7 @@ static const struct cmd commands[] = {
 	{ "enqueue", cmd_enqueue,
 	  "enqueue [--id ID] [--priority N] [--max-retries N] [--timeout SEC]\n"
 	  "                [--run-at TIME] [--delay SEC] [--no-sync] [--hold]\n"
-	  "                [--env NAME=VALUE]... [--cwd DIR] [--unique[=strict]]\n"
+	  "                [--env NAME=VALUE]... [--cwd DIR] [--unique[=strict]] [--wait]\n"
 	  "                (JSON | - | [--] COMMAND... | --batch | --batch0)",
 	  "add a job, or many from standard input" },
 	{ "worker", cmd_worker,
@@ -34,7 +34,8 @@ static const struct cmd commands[] = {
 	  "counts per state, workers, average duration" },
 	{ "list", cmd_list, "list [--state STATE] [--json]", "list jobs, oldest first" },
 	{ "show", cmd_show, "show ID [--json]", "show one job" },
-	{ "logs", cmd_logs, "logs ID [--stdout | --stderr]", "print a job's output" },
+	{ "logs", cmd_logs, "logs [-f] [--stdout | --stderr] [--attempt N] ID",
+	  "print a job's output, or follow it" },
 	{ "wait", cmd_wait, "wait [--timeout SEC] ID...",
 	  "wait until jobs are done or dead; exit with their status" },
 	{ "dlq", cmd_dlq, "dlq list [--json] | dlq retry ID... | dlq retry --all",
