@@ -14,6 +14,12 @@
 #   wait_for SECS DESC CMD...      re-runs CMD every 20 ms until it succeeds
 #   wait_until SECS CMD...         the same, without a TAP line (returns 0/1)
 #   run CMD...                     sets $rc, $out, $err
+#   bg NAME CMD...                 CMD in the background (pid in $BG_PID);
+#                                  its stdout, stderr and status go to
+#                                  $TEST_DIR/NAME.out, .err, .rc
+#   ended NAME                     has bg NAME exited? (for wait_for)
+#   watching PATTERN               does a process matching PATTERN (pgrep -f)
+#                                  hold an inotify descriptor?
 #   rc_is EXPECTED DESC            checks $rc of the last run (diag: $err)
 #   jq_ok DESC FILE FILTER         passes when FILTER is true of FILE
 #   skip DESC                      "ok N - # SKIP DESC"
@@ -212,6 +218,41 @@ run() {
 	err=$(cat "$TEST_DIR/.err")
 	_sanitizer_scan "$TEST_DIR/.err"
 	return 0
+}
+
+# bg NAME CMD...: run CMD in the background, killed at the end of the file;
+# NAME.out, NAME.err and (once it exits) NAME.rc in $TEST_DIR.
+BG_PID=
+bg() {
+	local name=$1
+	shift
+	(
+		"$@" >"$TEST_DIR/$name.out" 2>"$TEST_DIR/$name.err"
+		echo $? >"$TEST_DIR/$name.rc"
+	) &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+# ended NAME: has bg NAME exited?
+ended() {
+	[ -s "$TEST_DIR/$1.rc" ] || {
+		echo "$1 has not exited"
+		return 1
+	}
+}
+
+# watching PATTERN: a process whose command line matches PATTERN has an
+# inotify descriptor (it sleeps on events, its watches set).
+watching() {
+	local p f
+	for p in $(pgrep -f -- "$(_pat "$1")"); do
+		for f in /proc/"$p"/fd/*; do
+			[ "$(readlink "$f" 2>/dev/null)" = "anon_inode:inotify" ] && return 0
+		done
+	done
+	echo "no process matching $1 watches with inotify"
+	return 1
 }
 
 # q ARGS...: queuectl with a timeout.

@@ -9,27 +9,6 @@ q init >/dev/null
 q config set backoff_base 1 >/dev/null
 start_workers 3
 
-# bg_wait NAME ARGS...: queuectl wait ARGS... in the background; its pid in
-# WAIT_PID, its status later in $TEST_DIR/NAME.rc, its stderr in NAME.err.
-bg_wait() {
-	local name=$1
-	shift
-	(
-		q wait "$@" 2>"$TEST_DIR/$name.err"
-		echo $? >"$TEST_DIR/$name.rc"
-	) &
-	WAIT_PID=$!
-	BG_PIDS+=("$WAIT_PID")
-}
-
-# rc_file NAME: the status a bg_wait wrote (for wait_for)
-rc_file() {
-	[ -s "$TEST_DIR/$1.rc" ] || {
-		echo "$1 has not exited"
-		return 1
-	}
-}
-
 # release FIFO: let the job reading FIFO go on.
 release() {
 	echo go >"$1"
@@ -56,11 +35,11 @@ is "$out$err" "" "... silently"
 # --- blocks until the job finishes, then its exit status ---------------------------
 mkfifo f3
 runq enqueue --id three --max-retries 0 'read x <f3; exit 3'
-bg_wait three three
+bg three q wait three
 wait_for 30 "job three runs" in_state three processing
-check "wait is still blocked while the job runs" alive "$WAIT_PID"
+check "wait is still blocked while the job runs" alive "$BG_PID"
 release f3
-wait_for 30 "wait returns once the job is dead" rc_file three
+wait_for 30 "wait returns once the job is dead" ended three
 is "$(cat "$TEST_DIR/three.rc")" 3 "wait exits with the job's status 3"
 jq_ok "... the status recorded in dead/three.json" "$SPOOL/dead/three.json" '.exit_code == 3'
 like "$(cat "$TEST_DIR/three.err")" "job three failed: exit status 3" "... and says why on stderr"
@@ -99,28 +78,28 @@ check "... after about the timeout" test $(($(now_ms) - t0)) -ge 450
 check "... leaving the job running" in_state slow processing
 runq wait --timeout 0 quick
 rc_is 0 "--timeout 0 on a finished job exits 0"
-bg_wait slow --timeout 60 slow
+bg slow q wait --timeout 60 slow
 release fslow
-wait_for 30 "wait --timeout 60 returns when the job is done" rc_file slow
+wait_for 30 "wait --timeout 60 returns when the job is done" ended slow
 is "$(cat "$TEST_DIR/slow.rc")" 0 "... with 0"
 
 # --- failed/ waiting for a retry is not finished ----------------------------------------
 mkfifo fretry
 runq enqueue --id retried --max-retries 1 'if [ -e tried ]; then read x <fretry; exit 0; fi; touch tried; exit 1'
-bg_wait retried retried
+bg retried q wait retried
 wait_for 30 "retried fails once" bash -c "[ -e '$SPOOL/failed/retried.json' ] || jq -e '.attempts == 2' '$SPOOL'/processing/*/retried.json"
 wait_for 30 "retried runs its second attempt" bash -c "jq -e '.attempts == 2' '$SPOOL'/processing/*/retried.json"
-check "wait did not return while the job was in failed/" alive "$WAIT_PID"
+check "wait did not return while the job was in failed/" alive "$BG_PID"
 release fretry
-wait_for 30 "wait returns after the retry" rc_file retried
+wait_for 30 "wait returns after the retry" ended retried
 is "$(cat "$TEST_DIR/retried.rc")" 0 "... with 0 (done on the second attempt)"
 
 # --- a job that leaves the spool --------------------------------------------------------
 runq enqueue --id later --delay 1h true
-bg_wait gone later
-wait_for 30 "wait on a delayed job blocks" bash -c "sleep 0.2; kill -0 $WAIT_PID"
+bg gone q wait later
+wait_for 30 "wait on a delayed job sleeps on inotify" watching "queuectl wait later"
 rm "$SPOOL/pending/later.json"
-wait_for 30 "wait returns when the job is removed" rc_file gone
+wait_for 30 "wait returns when the job is removed" ended gone
 is "$(cat "$TEST_DIR/gone.rc")" 66 "... with 66"
 like "$(cat "$TEST_DIR/gone.err")" "job later left the spool" "... saying so"
 

@@ -12,27 +12,6 @@ q config set backoff_base 1 >/dev/null
 start_workers 2
 MARKER_RE='=== queuectl: attempt [0-9]+ on [^ ]+ at [^ ]+ ==='
 
-# bg NAME CMD...: run CMD in the background; NAME.out, NAME.err, NAME.rc
-# in $TEST_DIR; its pid in BG_PID.
-bg() {
-	local name=$1
-	shift
-	(
-		"$@" >"$TEST_DIR/$name.out" 2>"$TEST_DIR/$name.err"
-		echo $? >"$TEST_DIR/$name.rc"
-	) &
-	BG_PID=$!
-	BG_PIDS+=("$BG_PID")
-}
-
-# ended NAME: has bg NAME exited? (for wait_for)
-ended() {
-	[ -s "$TEST_DIR/$1.rc" ] || {
-		echo "$1 has not exited"
-		return 1
-	}
-}
-
 # holds NAME REGEX: does NAME.out match REGEX (grep -E)?
 holds() {
 	grep -qE -- "$2" "$TEST_DIR/$1.out" || {
@@ -87,7 +66,8 @@ is "$out" "$(cat "$SPOOL/done/live.stderr")" "logs -f --stderr prints the stderr
 # --- a job that has not started -----------------------------------------------------------
 runq enqueue --hold --id later 'echo started-now'
 bg later q logs -f later
-check "logs -f of a held job waits" bash -c "sleep 0.3; kill -0 $BG_PID"
+wait_for 30 "logs -f of a held job sleeps on inotify" watching "queuectl logs -f later"
+check "... still running" alive "$BG_PID"
 is "$(bgout later)" "" "... printing nothing yet"
 runq release later
 wait_for 30 "... and ends after the job ran" ended later
@@ -95,7 +75,7 @@ like "$(bgout later)" "started-now" "... with its output"
 
 runq enqueue --hold --id vanishing true
 bg vanishing q logs -f vanishing
-wait_for 30 "logs -f of a held job waits (2)" bash -c "sleep 0.2; kill -0 $BG_PID"
+wait_for 30 "logs -f of a held job sleeps on inotify (2)" watching "queuectl logs -f vanishing"
 rm "$SPOOL/hold/vanishing.json"
 wait_for 30 "logs -f ends when the job leaves the spool" ended vanishing
 is "$(bgrc vanishing)" 66 "... with 66"
