@@ -53,7 +53,7 @@ is "$(comp worker start -)" "--count" "worker start's option"
 is "$(comp worker stop -)" "--now" "worker stop's option"
 is "$(comp dlq "")" "list retry" "dlq's subcommands"
 is "$(comp dlq retry -)" "--all" "dlq retry's option"
-is "$(comp logs x -)" "--stderr --stdout" "logs' options"
+is "$(comp logs x -)" "--attempt --stderr --stdout -f" "logs' options"
 
 # --- derived from the help, not a list in the script ---------------------------
 cat >"$TEST_DIR/fakeq" <<'EOF'
