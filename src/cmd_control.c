@@ -1,5 +1,5 @@
 /*
- * cmd_control.c - queuectl hold ID... | release ID...
+ * cmd_control.c - queuectl hold ID... | release ID... | pause | resume
  *
  * Each job is handled under SPOOL/lock (control.c's transitions need it);
  * the ids that changed are printed, one a line. Exit status: 0, or the
@@ -105,4 +105,48 @@ int
 cmd_release(int argc, char **argv)
 {
 	return control_cmd("release", control_release, argc, argv);
+}
+
+/* pause or resume: no argument; fn is control_pause or control_resume. */
+static int
+flag_cmd(const char *verb, int (*fn)(struct spool *), const char *done,
+    const char *already, int argc, char **argv)
+{
+	const struct cmd *c = cli_find(verb);
+	struct spool sp;
+	char why[512];
+	int r;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc != 1) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	cli_open(&sp);
+	if ((r = fn(&sp)) == -1)
+		err(cli_exit_for(errno), "%s/%s", sp.path, CONTROL_PAUSED);
+	if (r == 1 && control_paused(&sp, why, sizeof why))
+		warnx("%s %s", already, why);
+	else if (r == 1)
+		warnx("%s", already);
+	else
+		printf("%s\n", done);
+	spool_close(&sp);
+	return 0;
+}
+
+int
+cmd_pause(int argc, char **argv)
+{
+	return flag_cmd("pause", control_pause, "paused: workers finish their "
+	    "current job and claim nothing new until 'queuectl resume'",
+	    "already paused", argc, argv);
+}
+
+int
+cmd_resume(int argc, char **argv)
+{
+	return flag_cmd("resume", control_resume, "resumed", "not paused",
+	    argc, argv);
 }

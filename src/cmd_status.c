@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "lease.h"
 #include "util.h"
 
@@ -48,6 +49,7 @@ status_json(struct spool *sp, long counts[], struct lease_info *li, int n,
 	jobs = cJSON_AddObjectToObject(doc, "jobs");
 	for (int s = 0; s < ST_NSTATES; s++)
 		cJSON_AddNumberToObject(jobs, state_name(s), (double)counts[s]);
+	cJSON_AddBoolToObject(doc, "paused", control_paused(sp, NULL, 0));
 	ws = cJSON_AddArrayToObject(doc, "workers");
 	for (int i = 0; i < n; i++) {
 		if (!li[i].alive)
@@ -73,12 +75,16 @@ status_text(struct spool *sp, long counts[], struct lease_info *li, int n,
     struct avg *a)
 {
 	int alive = 0, dead = 0;
+	char why[512];
 
 	printf("spool: %s\njobs: ", sp->path);
 	for (int s = 0; s < ST_NSTATES; s++)
 		printf("%s%s %ld", s ? ", " : "", state_name(s), counts[s]);
 	for (int i = 0; i < n; i++)
 		li[i].alive ? alive++ : dead++;
+	if (control_paused(sp, why, sizeof why))
+		printf("\npaused %s: workers claim nothing new until "
+		    "'queuectl resume'", why);
 	printf("\nworkers: %d\n", alive);
 	for (int i = 0; i < n; i++) {
 		if (!li[i].alive)

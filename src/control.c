@@ -1,5 +1,5 @@
 /*
- * control.c - hold and release. See control.h.
+ * control.c - hold and release, pause and resume. See control.h.
  *
  *   hold:    renameat2(pending|failed/<id>.json, hold/<id>.json, NOREPLACE)
  *            (logs follow, spool_job_move), then replace hold/<id>.json
@@ -13,10 +13,19 @@
  * moment (a rewrite there could bring back a job that was just claimed).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "control.h"
 #include "crash.h"
+#include "util.h"
 
 #define MOVE_TRIES 8      /* looks before giving up on a job that keeps moving */
 
@@ -88,4 +97,56 @@ control_release(struct spool *sp, const char *id, int *state)
 		return -1;
 	CRASH_POINT("release.before_move");
 	return spool_job_move(sp, sp->dir[ST_HELD], sp->dir[ST_PENDING], id);
+}
+
+/* "by USER on HOST (pid N) at TIME\n" into buf. */
+static void
+who_when(char *buf, size_t n)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+	char when[TIME_BUFSZ];
+
+	snprintf(buf, n, "by %s on %s (pid %ld) at %s\n",
+	    pw != NULL ? pw->pw_name : "?", host_name(), (long)getpid(),
+	    time_format(now_ms(), when));
+}
+
+int
+control_pause(struct spool *sp)
+{
+	char text[512];
+
+	who_when(text, sizeof text);
+	if (spool_create(sp, sp->root, CONTROL_PAUSED, text,
+	    strlen(text)) == 0)
+		return 0;
+	return errno == EEXIST ? 1 : -1;
+}
+
+int
+control_resume(struct spool *sp)
+{
+	if (unlinkat(sp->root, CONTROL_PAUSED, 0) == 0)
+		return 0;
+	return errno == ENOENT ? 1 : -1;
+}
+
+int
+control_paused(struct spool *sp, char *why, size_t why_sz)
+{
+	struct stat st;
+	size_t len;
+	char *text;
+
+	if (fstatat(sp->root, CONTROL_PAUSED, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (why == NULL)
+		return 1;
+	why[0] = '\0';
+	if ((text = file_read_at(sp->root, CONTROL_PAUSED, 4096, &len)) != NULL) {
+		text[strcspn(text, "\n")] = '\0';
+		strlcpy(why, text, why_sz);
+		free(text);
+	}
+	return 1;
 }

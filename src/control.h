@@ -1,5 +1,6 @@
 /*
- * control.h - the operator's transitions: hold and release.
+ * control.h - the operator's transitions: hold and release, pause and
+ * resume.
  *
  * hold/ is a state directory that no worker watches or claims from; only
  * these functions move jobs into and out of it, each under SPOOL/lock
@@ -32,5 +33,24 @@ int control_hold(struct spool *sp, const char *id, int *state);
  * (not held), EEXIST (pending/ has a job of that id), EINVAL, or I/O.
  */
 int control_release(struct spool *sp, const char *id, int *state);
+
+#define CONTROL_PAUSED "paused"     /* SPOOL/paused: the pause flag */
+
+/*
+ * Pause the spool: create SPOOL/paused atomically (tmp/ file, rename
+ * RENAME_NOREPLACE) holding one line "by USER on HOST (pid N) at TIME".
+ * Workers claim nothing while it exists. Returns 0, 1 if the spool was
+ * paused already (the file is left as it was), or -1.
+ */
+int control_pause(struct spool *sp);
+
+/* Resume: remove SPOOL/paused. Returns 0, 1 if it was not paused, or -1. */
+int control_resume(struct spool *sp);
+
+/*
+ * Is the spool paused (any entry named SPOOL/paused)? 1 or 0. When why is
+ * not NULL, the file's first line goes there (why_sz bytes; "" if none).
+ */
+int control_paused(struct spool *sp, char *why, size_t why_sz);
 
 #endif

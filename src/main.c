@@ -50,6 +50,9 @@ static const struct cmd commands[] = {
 	{ "hold", cmd_hold, "hold ID...", "park pending or failed jobs in hold/" },
 	{ "release", cmd_release, "release ID...",
 	  "put held jobs back in pending/" },
+	{ "pause", cmd_pause, "pause",
+	  "let workers finish their jobs but claim no new one" },
+	{ "resume", cmd_resume, "resume", "undo pause" },
 };
 
 const char *cli_spool_opt;

@@ -309,17 +309,23 @@ spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 	return write_tmp(sp, buf, len, name, n, spool_sync(sp));
 }
 
-int
-spool_replace(struct spool *sp, int dirfd, const char *name, const char *buf,
-    size_t len)
+static int rename_noreplace(int fromfd, const char *from, int tofd,
+    const char *to);
+
+/* spool_replace, or with noreplace spool_create. */
+static int
+place(struct spool *sp, int dirfd, const char *name, const char *buf,
+    size_t len, int noreplace)
 {
 	char tmp[128];
-	int saved;
+	int saved, r;
 
 	if (spool_write_tmp(sp, buf, len, tmp, sizeof tmp) == -1)
 		return -1;
 	CRASH_POINT("replace.before_rename");
-	if (renameat(sp->tmp, tmp, dirfd, name) == -1) {
+	r = noreplace ? rename_noreplace(sp->tmp, tmp, dirfd, name) :
+	    renameat(sp->tmp, tmp, dirfd, name);
+	if (r == -1) {
 		saved = errno;
 		unlinkat(sp->tmp, tmp, 0);
 		errno = saved;
@@ -327,6 +333,20 @@ spool_replace(struct spool *sp, int dirfd, const char *name, const char *buf,
 	}
 	CRASH_POINT("replace.after_rename");
 	return 0;
+}
+
+int
+spool_replace(struct spool *sp, int dirfd, const char *name, const char *buf,
+    size_t len)
+{
+	return place(sp, dirfd, name, buf, len, 0);
+}
+
+int
+spool_create(struct spool *sp, int dirfd, const char *name, const char *buf,
+    size_t len)
+{
+	return place(sp, dirfd, name, buf, len, 1);
 }
 
 int

@@ -82,6 +82,11 @@ int spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 int spool_replace(struct spool *sp, int dirfd, const char *name,
     const char *buf, size_t len);
 
+/* Atomically create dirfd/name with buf, unless it exists (EEXIST): a
+ * tmp/ file renamed with RENAME_NOREPLACE. */
+int spool_create(struct spool *sp, int dirfd, const char *name,
+    const char *buf, size_t len);
+
 /* Serialize job and replace dirfd/<id>.json with it (updated_at set). */
 int spool_job_write(struct spool *sp, int dirfd, struct job *job);
 

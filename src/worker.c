@@ -49,6 +49,7 @@
 #define UNDER_VALGRIND() 0
 #endif
 
+#include "control.h"
 #include "crash.h"
 #include "index.h"
 #include "lease.h"
@@ -107,6 +108,8 @@ struct worker {
 	struct lease lease;
 	struct index ix;
 	int ifd, wd[2];        /* watches of pending/, failed/ */
+	int wd_root;           /* watch of the spool root, for SPOOL/paused */
+	int paused;            /* SPOOL/paused exists: claim nothing */
 	int sfd;
 	int stopping;
 	int need_rescan;
@@ -208,9 +211,23 @@ rescan_one(int dirfd, const char *name, void *arg)
 	return 0;
 }
 
+/* Is the spool paused? Looked at by every rescan (at start, after an
+ * overflow) and when an event names SPOOL/paused, never per job. */
+static void
+check_paused(struct worker *w)
+{
+	int p = control_paused(w->sp, NULL, 0);
+
+	if (p != w->paused)
+		wlog(w, p ? "spool paused: claiming nothing until 'queuectl "
+		    "resume'" : "spool resumed");
+	w->paused = p;
+}
+
 static void
 rescan(struct worker *w)
 {
+	check_paused(w);
 	w->gen++;
 	for (int i = 0; i < 2; i++)
 		if (spool_each(w->sp->dir[watched[i]], ".json", rescan_one, w) == -1)
@@ -324,6 +341,11 @@ on_inotify(struct worker *w)
 			}
 			if (ev->len == 0)
 				continue;
+			if (ev->wd == w->wd_root) {
+				if (strcmp(ev->name, CONTROL_PAUSED) == 0)
+					check_paused(w);
+				continue;
+			}
 			dir = ev->wd == w->wd[0] ? ST_PENDING : ST_FAILED;
 			if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
 				consider(w, dir, ev->name, 1);
@@ -1170,7 +1192,7 @@ sleep_ms(struct worker *w)
 	} else if (w->held != NULL) {
 		if (w->held->retry_at < until)
 			until = w->held->retry_at;
-	} else if (w->stopping == STOP_NONE &&
+	} else if (w->stopping == STOP_NONE && !w->paused &&
 	    (due = index_next_due(&w->ix)) != 0) {
 		int64_t in = due - now_ms();
 
@@ -1205,10 +1227,15 @@ setup(struct worker *w)
 {
 	static const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE |
 	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
+	/* the root: names come and go there only by operators' commands */
+	static const uint32_t root_mask = IN_MOVED_TO | IN_CREATE |
+	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
 	char path[PATH_MAX + 16];
 
 	if (setup_signals(w) == -1 ||
-	    (w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+	    (w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    (w->wd_root = inotify_add_watch(w->ifd, w->sp->path,
+	    root_mask)) == -1)
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		if (fmt_checked(path, sizeof path, "%s/%s", w->sp->path,
@@ -1258,7 +1285,8 @@ turn(struct worker *w)
 
 	if (w->held != NULL && mono_ms() >= w->held->retry_at)
 		retry_held(w);
-	if (w->run == NULL && w->held == NULL && w->stopping == STOP_NONE)
+	if (w->run == NULL && w->held == NULL && w->stopping == STOP_NONE &&
+	    !w->paused)
 		claim_next(w);
 	if (w->run == NULL && w->lease_busy) {
 		if (lease_record(&w->lease, NULL, 0, 0) == -1)
