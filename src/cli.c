@@ -117,6 +117,20 @@ cli_help(const struct cmd *c, int argc, char **argv)
 	return -1;
 }
 
+int
+cli_no_args(const struct cmd *c, int argc, char **argv)
+{
+	int r;
+
+	if ((r = cli_help(c, argc, argv)) != -1)
+		return r;
+	if (argc != 1) {
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	return -1;
+}
+
 void
 cli_print_json(cJSON *doc)
 {

@@ -49,6 +49,10 @@ void cli_usage(FILE *f, const struct cmd *c);
  * exit status to return, or -1 to go on. */
 int cli_help(const struct cmd *c, int argc, char **argv);
 
+/* For a command that takes no argument: cli_help, then a usage error for
+ * any argument. Returns the exit status to return, or -1 to go on. */
+int cli_no_args(const struct cmd *c, int argc, char **argv);
+
 /* Print a cJSON document (and a newline) to stdout; frees it. */
 void cli_print_json(cJSON *doc);
 

@@ -117,12 +117,8 @@ flag_cmd(const char *verb, int (*fn)(struct spool *), const char *done,
 	char why[512];
 	int r;
 
-	if ((r = cli_help(c, argc, argv)) != -1)
+	if ((r = cli_no_args(c, argc, argv)) != -1)
 		return r;
-	if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
 	cli_open(&sp);
 	if ((r = fn(&sp)) == -1)
 		err(cli_exit_for(errno), "%s/%s", sp.path, CONTROL_PAUSED);

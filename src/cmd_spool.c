@@ -18,12 +18,8 @@ cmd_init(int argc, char **argv)
 	struct spool sp;
 	int r;
 
-	if ((r = cli_help(c, argc, argv)) != -1)
+	if ((r = cli_no_args(c, argc, argv)) != -1)
 		return r;
-	if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
 	cli_open(&sp);
 	printf("%s\n", sp.path);
 	spool_close(&sp);
@@ -37,12 +33,8 @@ cmd_recover(int argc, char **argv)
 	struct spool sp;
 	int nleases = 0, njobs = 0, r, swept;
 
-	if ((r = cli_help(c, argc, argv)) != -1)
+	if ((r = cli_no_args(c, argc, argv)) != -1)
 		return r;
-	if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
 	cli_open(&sp);
 	r = lease_reclaim_dead(&sp, NULL, &nleases, &njobs);
 	swept = spool_sweep_tmp(&sp, TMP_MAX_AGE_MS);
