@@ -26,7 +26,7 @@
 #include "util.h"
 
 #define LOOK_TRIES 5       /* looks before a job missed by spool_find is gone */
-#define MARK_MAX   256     /* longest attempt marker line we recognise */
+#define MARK_MAX   JOB_LOG_MARKER_MAX
 #define CHUNK      65536
 
 /* Exit status of a job found nowhere, or gone while watched. */
@@ -152,10 +152,9 @@ watch_wait(struct watcher *w, int timeout_ms,
 	return n == -1 && errno != EAGAIN && errno != EINTR ? -1 : 1;
 }
 
-/* Is name one of job id's files: <id>.json or <id>.invalid, and with logs
- * set <id>.stdout or <id>.stderr too? */
+/* Is name one of job id's files: <id>.json, .invalid, .stdout, .stderr? */
 static int
-names_job(const char *name, const char *id, int logs)
+names_job(const char *name, const char *id)
 {
 	size_t n = strlen(id);
 
@@ -163,7 +162,7 @@ names_job(const char *name, const char *id, int logs)
 		return 0;
 	name += n + 1;
 	return strcmp(name, "json") == 0 || strcmp(name, "invalid") == 0 ||
-	    (logs && (strcmp(name, "stdout") == 0 || strcmp(name, "stderr") == 0));
+	    strcmp(name, "stdout") == 0 || strcmp(name, "stderr") == 0;
 }
 
 /*
@@ -274,22 +273,59 @@ wait_check(struct spool *sp, struct waited *wj, int seen)
 
 struct wait_set {
 	struct watcher w;
-	struct waited *v;
+	struct waited *v;       /* in the order of the arguments */
+	struct waited **by_id;  /* sorted by id, for the events */
 	size_t n;
 	int all;                /* look at every job again (overflow) */
 };
 
+static int
+by_id_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct waited *const *)a)->id,
+	    (*(struct waited *const *)b)->id);
+}
+
+/* Sort ws->by_id; exit if out of memory. */
+static void
+wait_index(struct wait_set *ws)
+{
+	if ((ws->by_id = calloc(ws->n, sizeof *ws->by_id)) == NULL)
+		errx(EX_OSERR_, "out of memory");
+	for (size_t i = 0; i < ws->n; i++)
+		ws->by_id[i] = &ws->v[i];
+	qsort(ws->by_id, ws->n, sizeof *ws->by_id, by_id_cmp);
+}
+
+/* An event: mark the jobs whose <id>.json or <id>.invalid it names. */
 static void
 wait_event(int wd, uint32_t mask, const char *name, void *arg)
 {
 	struct wait_set *ws = arg;
+	struct waited key = { 0 }, *kp = &key, **hit;
+	char id[ID_MAX + 1];
+	const char *dot = strrchr(name, '.');
+	size_t lo, hi;
 
 	(void)mask;
 	if (wd == -1)
 		ws->all = 1;
-	for (size_t i = 0; i < ws->n && !ws->all; i++)
-		if (names_job(name, ws->v[i].id, 0))
-			ws->v[i].again = 1;
+	if (dot == NULL || (size_t)(dot - name) > ID_MAX ||
+	    (strcmp(dot, ".json") != 0 && strcmp(dot, ".invalid") != 0))
+		return;
+	memcpy(id, name, (size_t)(dot - name));
+	id[dot - name] = '\0';
+	key.id = id;
+	if ((hit = bsearch(&kp, ws->by_id, ws->n, sizeof *ws->by_id,
+	    by_id_cmp)) == NULL)
+		return;
+	lo = hi = (size_t)(hit - ws->by_id);      /* an id given twice */
+	while (lo > 0 && strcmp(ws->by_id[lo - 1]->id, id) == 0)
+		lo--;
+	while (hi < ws->n && strcmp(ws->by_id[hi]->id, id) == 0)
+		ws->by_id[hi++]->again = 1;
+	while (lo < hi)
+		ws->by_id[lo++]->again = 1;
 }
 
 /* Milliseconds left until deadline (monotonic ms; -1: none), for poll. */
@@ -395,6 +431,7 @@ cmd_wait(int argc, char **argv)
 	for (size_t i = 0; i < ws.n; i++)
 		if (!id_valid(ws.v[i].id = argv[optind + (int)i]))
 			errx(EX_DATAERR_, "invalid id: %s", ws.v[i].id);
+	wait_index(&ws);
 	cli_open(&sp);
 	if (watch_open(&ws.w, &sp) == -1)
 		err(EX_OSERR_, "inotify");
@@ -402,6 +439,7 @@ cmd_wait(int argc, char **argv)
 		for (size_t i = 0; i < ws.n && r == 0; i++)
 			r = ws.v[i].status;
 	close(ws.w.ifd);
+	free(ws.by_id);
 	free(ws.v);
 	spool_close(&sp);
 	return r;
@@ -471,49 +509,6 @@ section_wanted(const struct follow *f, const struct stream *s)
 	return f->attempt == 0 || (s->passed && !s->over);
 }
 
-/* Does p[0..n) hold only characters of set, at least one? */
-static int
-all_of(const char *p, size_t n, const char *set)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strchr(set, p[i]) == NULL || p[i] == '\0')
-			return 0;
-	return n > 0;
-}
-
-/*
- * Does p (n bytes) begin with an attempt marker line? Returns its length
- * (the attempt number in *attempt), 0 if it does not, -1 if the n bytes may
- * be the beginning of one.
- */
-static ssize_t
-marker_at(const char *p, size_t n, long *attempt)
-{
-	static const char pre[] = "=== queuectl: attempt ";
-	const size_t k = sizeof pre - 1;
-	const char *nl, *on, *at;
-	char *end;
-
-	if (memcmp(p, pre, n < k ? n : k) != 0)
-		return 0;
-	if ((nl = memchr(p, '\n', n < MARK_MAX ? n : MARK_MAX)) == NULL)
-		return n < MARK_MAX ? -1 : 0;
-	if (n < k || nl - p < (ssize_t)k + 13 || memcmp(nl - 4, " ===", 4) != 0)
-		return 0;
-	*attempt = strtol(p + k, &end, 10);
-	on = end;
-	if (!all_of(p + k, (size_t)(on - p - (ssize_t)k), "0123456789") ||
-	    *attempt <= 0 || nl - on < 4 || memcmp(on, " on ", 4) != 0 ||
-	    (at = memmem(on + 4, (size_t)(nl - on - 4), " at ", 4)) == NULL ||
-	    at + 4 > nl - 4)
-		return 0;
-	if (!all_of(on + 4, (size_t)(at - on - 4), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789._-") ||
-	    !all_of(at + 4, (size_t)(nl - 4 - at - 4), "0123456789-:.TZ"))
-		return 0;
-	return nl + 1 - p;
-}
-
 /* A marker of attempt a (len bytes at p) begins a section of stream i. */
 static void
 section(struct follow *f, int i, long a, const char *p, size_t len)
@@ -549,7 +544,7 @@ filter(struct follow *f, int i, const char *buf, size_t n, int final)
 	while ((eq = memchr(buf + from, '=', n - from)) != NULL) {
 		j = (size_t)(eq - buf);
 		from = j + 1;
-		if ((r = marker_at(eq, n - j, &a)) == 0 || (r == -1 && final))
+		if ((r = job_log_marker(eq, n - j, &a)) == 0 || (r == -1 && final))
 			continue;
 		if (section_wanted(f, s))
 			emit(f, i, buf + at, j - at);
@@ -716,7 +711,7 @@ follow_event(int wd, uint32_t mask, const char *name, void *arg)
 	struct follow *f = arg;
 
 	(void)mask;
-	if (wd == -1 || names_job(name, f->id, 1))
+	if (wd == -1 || names_job(name, f->id))
 		f->look = 1;
 }
 

@@ -594,3 +594,39 @@ backoff_delay_ms(double base, double max, long n)
 		secs = 0;
 	return (int64_t)llround(secs * 1000);
 }
+
+ssize_t
+job_log_marker(const char *p, size_t n, long *attempt)
+{
+	static const char pre[] = JOB_LOG_MARKER_PREFIX;
+	const size_t k = sizeof pre - 1;
+	char line[JOB_LOG_MARKER_MAX + 1], *q;
+	const char *nl;
+	size_t len, d;
+
+	if (memcmp(p, pre, n < k ? n : k) != 0)
+		return 0;
+	len = n < JOB_LOG_MARKER_MAX ? n : JOB_LOG_MARKER_MAX;
+	if ((nl = memchr(p, '\n', len)) == NULL)
+		return n < JOB_LOG_MARKER_MAX ? -1 : 0;
+	len = (size_t)(nl - p);
+	memcpy(line, p, len);
+	line[len] = '\0';
+	if (len < k + 15 || strcmp(line + len - 4, " ===") != 0)
+		return 0;
+	line[len - 4] = '\0';          /* "...attempt N on W at T" */
+	q = line + k;
+	if ((d = strspn(q, "0123456789")) == 0 || d > 9 ||
+	    strncmp(q + d, " on ", 4) != 0)
+		return 0;
+	*attempt = strtol(q, NULL, 10);
+	q += d + 4;
+	if ((d = strspn(q, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-")) == 0 || strncmp(q + d, " at ", 4) != 0)
+		return 0;
+	q += d + 4;
+	if ((d = strspn(q, "0123456789-:.TZ")) == 0 || q[d] != '\0' ||
+	    *attempt <= 0)
+		return 0;
+	return (ssize_t)len + 1;
+}

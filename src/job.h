@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
@@ -118,5 +119,22 @@ char *job_serialize(const struct job *job);
  * min(backoff_max, backoff_base ^ n) seconds. base >= 1, max >= 0 (seconds).
  */
 int64_t backoff_delay_ms(double base, double max, long n);
+
+/*
+ * The line that begins each attempt in a job's logs (worker.c writes it):
+ * JOB_LOG_MARKER_FMT with the attempt number, the worker id and the time.
+ */
+#define JOB_LOG_MARKER_PREFIX "=== queuectl: attempt "
+#define JOB_LOG_MARKER_FMT JOB_LOG_MARKER_PREFIX "%ld on %s at %s ===\n"
+#define JOB_LOG_MARKER_MAX 256     /* longest marker line recognised */
+
+/*
+ * Does p (n bytes) begin with an attempt marker line: the prefix, a
+ * positive decimal number, " on " a worker id ([A-Za-z0-9._-]), " at " a
+ * time ([0-9:.TZ-]), " ===\n"? Returns its length (the attempt number in
+ * *attempt); 0 if it does not; -1 if the n bytes may be the beginning of
+ * one (they match so far, no newline yet, n < JOB_LOG_MARKER_MAX).
+ */
+ssize_t job_log_marker(const char *p, size_t n, long *attempt);
 
 #endif

@@ -650,9 +650,8 @@ open_logs(struct worker *w, struct attempt *a)
 		    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (a->logs[i] == -1)
 			return -1;
-		snprintf(mark, sizeof mark, "=== queuectl: attempt %ld on %s at "
-		    "%s ===\n", a->job.attempts, w->lease.id,
-		    time_format(a->start_ms, when));
+		snprintf(mark, sizeof mark, JOB_LOG_MARKER_FMT, a->job.attempts,
+		    w->lease.id, time_format(a->start_ms, when));
 		if (write_all(a->logs[i], mark, strlen(mark)) == -1)
 			return -1;
 	}

@@ -78,9 +78,9 @@ check "... after about the timeout" test $(($(now_ms) - t0)) -ge 450
 check "... leaving the job running" in_state slow processing
 runq wait --timeout 0 quick
 rc_is 0 "--timeout 0 on a finished job exits 0"
-bg slow q wait --timeout 60 slow
+bg slow q wait --timeout 60 slow slow
 release fslow
-wait_for 30 "wait --timeout 60 returns when the job is done" ended slow
+wait_for 30 "wait --timeout 60 slow slow (an id twice) returns when the job is done" ended slow
 is "$(cat "$TEST_DIR/slow.rc")" 0 "... with 0"
 
 # --- failed/ waiting for a retry is not finished ----------------------------------------
