@@ -5,6 +5,9 @@
 #                   "N passed, N failed"
 #   make memcheck   only the valgrind part of make check
 #   make chaos      2,000 jobs under kill -9 (tests/chaos.sh; CHAOS_JOBS=N)
+#   make check-multihost  one spool on a GlusterFS volume mounted by 3
+#                   simulated hosts (tests/multihost/; root and /dev/fuse,
+#                   skipped otherwise; installs GlusterFS from Debian)
 #   make fuzz       the libFuzzer harnesses, 10 min each (tests/fuzz/)
 #   make demo       a short tour on a temporary spool
 #   make bench      queuectl beside nq, task-spooler and the machine's limits
@@ -77,6 +80,9 @@ memcheck: deps queuectl
 chaos: queuectl
 	@QUEUECTL=./queuectl bash tests/chaos.sh
 
+check-multihost: queuectl
+	@bash tests/multihost/smoke.sh
+
 fuzz:
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash tests/fuzz/run.sh
 
@@ -114,4 +120,4 @@ uninstall:
 clean:
 	rm -rf build queuectl
 
-.PHONY: all deps check memcheck chaos fuzz demo bench lint install uninstall clean
+.PHONY: all deps check memcheck chaos check-multihost fuzz demo bench lint install uninstall clean
