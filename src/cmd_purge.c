@@ -103,7 +103,7 @@ cmd_purge(int argc, char **argv)
 		purge_add(&p, ST_DEAD, now - age);
 	r = purge_step(&p, 0);
 	if (r == -1)
-		warn("%s/%s", sp.path, state_name(p.states[p.i]));
+		warn("%s/%s", sp.path, state_dir(p.states[p.i]));
 	purge_end(&p);
 	if (json) {
 		doc = cJSON_CreateObject();

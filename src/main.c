@@ -53,6 +53,8 @@ static const struct cmd commands[] = {
 	{ "pause", cmd_pause, "pause",
 	  "let workers finish their jobs but claim no new one" },
 	{ "resume", cmd_resume, "resume", "undo pause" },
+	{ "metrics", cmd_metrics, "metrics [--json | --prometheus [FILE]]",
+	  "throughput, durations, retry and dead rates, utilisation" },
 };
 
 const char *cli_spool_opt;

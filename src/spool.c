@@ -14,7 +14,8 @@
  *             unlock; fsync(pending/). A generated id is new by
  *             construction: neither lock nor look-up.
  *   settle:   replace in the lease with the outcome and target state,
- *             then move to done/, failed/ or dead/.
+ *             then move to done/, failed/ or dead/, then append the
+ *             outcome to the journal (journal.h).
  *
  * A job's json is therefore always in exactly one state directory. A crash
  * between the steps of a move leaves extra links to the logs (link count
@@ -41,6 +42,7 @@
 #include <bsd/string.h>
 
 #include "crash.h"
+#include "journal.h"
 #include "spool.h"
 #include "util.h"
 
@@ -152,7 +154,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 	int saved;
 
 	memset(sp, 0, sizeof *sp);
-	sp->root = sp->tmp = -1;
+	sp->root = sp->tmp = sp->journal = sp->jfd = -1;
 	for (int i = 0; i < ST_NSTATES; i++)
 		sp->dir[i] = -1;
 	config_defaults(&sp->cfg);
@@ -211,6 +213,7 @@ spool_close(struct spool *sp)
 	sp->root = sp->tmp = -1;
 	for (int i = 0; i < ST_NSTATES; i++)
 		sp->dir[i] = -1;
+	journal_close(sp);
 }
 
 int
@@ -527,16 +530,21 @@ spool_job_settle(struct spool *sp, int fromfd, struct job *job, int success)
 	    job_set_time(job, "next_run_at", next) == -1 ||
 	    spool_job_write(sp, fromfd, job) == -1)
 		return -1;
-	if (spool_job_move(sp, fromfd, sp->dir[target], job->id) == 0)
-		return target;
-	if (errno != EEXIST)
-		return -1;
-	/* Another job of this id got there first (a drop-in duplicate). */
-	snprintf(why, sizeof why, "duplicate id: %s already in %s/", job->id,
-	    state_dir(target));
-	if (spool_quarantine(sp, fromfd, NULL, job->id, why) == -1)
-		return -1;
-	return ST_DEAD;
+	if (spool_job_move(sp, fromfd, sp->dir[target], job->id) == -1) {
+		if (errno != EEXIST)
+			return -1;
+		/* Another job of this id got there first (a drop-in
+		 * duplicate). */
+		snprintf(why, sizeof why, "duplicate id: %s already in %s/",
+		    job->id, state_dir(target));
+		if (spool_quarantine(sp, fromfd, NULL, job->id, why) == -1)
+			return -1;
+		target = ST_DEAD;
+	}
+	/* After the commit point: a line is never written for an outcome
+	 * that is not recorded (statistics: a failed append is ignored). */
+	journal_outcome(sp, job, target);
+	return target;
 }
 
 /* Is dirfd/name present (any type, not followed)? */

@@ -30,6 +30,9 @@ struct spool {
 	ino_t cfg_ino;
 	int nosync;               /* 1: skip fsync whatever cfg.sync says */
 	char cfg_error[256];      /* why SPOOL/config was not loaded, or "" */
+	int journal;              /* SPOOL/journal/, -1 until used (journal.c) */
+	int jfd;                  /* this process's open journal segment, or -1 */
+	int64_t jhour;            /* the hour of jfd's segment */
 };
 
 /* One entry found by spool_find. */
@@ -115,7 +118,9 @@ int spool_job_claim(struct spool *sp, int fromfd, int leasefd, const char *id);
  * Decide where a finished attempt goes and put it there: done/ if success,
  * else failed/ with next_run_at (backoff) while 1 + max_retries attempts are
  * not spent, else dead/. The job (in fromfd) is rewritten then moved. Uses
- * sp->cfg for fields the job does not set. Returns the new state, or -1.
+ * sp->cfg for fields the job does not set. Once the job is moved, one
+ * line goes to the metrics journal (journal_outcome; its failure is
+ * ignored). Returns the new state, or -1.
  */
 int spool_job_settle(struct spool *sp, int fromfd, struct job *job,
     int success);

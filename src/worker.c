@@ -52,6 +52,7 @@
 #include "control.h"
 #include "crash.h"
 #include "index.h"
+#include "journal.h"
 #include "lease.h"
 #include "purge.h"
 #include "notify.h"
@@ -266,7 +267,7 @@ retain_step(struct worker *w)
 		return;
 	if (r == -1)
 		wlog(w, "retention: cannot read %s/: %s",
-		    state_name(p->states[p->i]), strerror(errno));
+		    state_dir(p->states[p->i]), strerror(errno));
 	if (p->removed[0] + p->removed[1] > 0)
 		wlog(w, "retention: purged %ld job(s)",
 		    p->removed[0] + p->removed[1]);
@@ -274,8 +275,8 @@ retain_step(struct worker *w)
 	w->retaining = 0;
 }
 
-/* Reclaim dead leases, sweep tmp/, start retention: at start and every
- * RECLAIM_MS. */
+/* Reclaim dead leases, sweep tmp/, drop old journal segments, start
+ * retention: at start and every RECLAIM_MS. */
 static void
 housekeeping(struct worker *w)
 {
@@ -289,6 +290,7 @@ housekeeping(struct worker *w)
 	if (nl > 0)
 		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
 	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
+	journal_compact(w->sp, now_ms(), JOURNAL_KEEP_MS);
 	retain_start(w);
 	w->next_reclaim = mono_ms() + RECLAIM_MS;
 }
@@ -1244,6 +1246,7 @@ setup(struct worker *w)
 	}
 	if (lease_create(w->sp, &w->lease) == -1)
 		return -1;
+	journal_worker(w->sp, JE_START, w->lease.id);
 	housekeeping(w);
 	rescan(w);
 	return 0;
@@ -1263,6 +1266,8 @@ teardown(struct worker *w)
 			w->held = NULL;
 		}
 	}
+	if (w->lease.dirfd != -1)
+		journal_worker(w->sp, JE_STOP, w->lease.id);
 	if (w->lease.dirfd != -1 && lease_release(w->sp, &w->lease) == -1)
 		wlog(w, "cannot remove the lease: %s", strerror(errno));
 	if (w->retaining)
