@@ -104,6 +104,7 @@ watch_open(struct watcher *w, struct spool *sp)
 			int e = errno;
 
 			close(w->ifd);
+			w->ifd = -1;
 			errno = e;
 			return -1;
 		}
@@ -112,14 +113,19 @@ watch_open(struct watcher *w, struct spool *sp)
 }
 
 /* Watch the lease directory open as fd instead of the previous one (fd
- * -1: none). */
+ * -1: none). The new watch is set before the old one goes, so that a lease
+ * watched again misses nothing. */
 static int
 watch_lease(struct watcher *w, int fd)
 {
-	if (w->lease_wd != -1)
+	int wd = fd == -1 ? -1 : watch_fd(w, fd, DIR_EVENTS);
+
+	if (fd != -1 && wd == -1)
+		return -1;
+	if (w->lease_wd != -1 && w->lease_wd != wd)
 		inotify_rm_watch(w->ifd, w->lease_wd);
-	w->lease_wd = fd == -1 ? -1 : watch_fd(w, fd, DIR_EVENTS);
-	return fd != -1 && w->lease_wd == -1 ? -1 : 0;
+	w->lease_wd = wd;
+	return 0;
 }
 
 /*
