@@ -95,7 +95,7 @@ bench: queuectl
 lint:
 	mandoc -Tlint -W warning man/queuectl.1 man/queuectl-spool.5
 
-UNIT = queuectl-worker@.service
+SYSTEMD_UNIT = queuectl-worker@.service
 
 install: queuectl
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
@@ -103,18 +103,18 @@ install: queuectl
 	install -m 644 man/queuectl.1 $(DESTDIR)$(MANDIR)/man1/queuectl.1
 	install -m 644 man/queuectl-spool.5 $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERUNITDIR)
-	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$(UNIT).in \
-	    >$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)
-	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/user/$(UNIT).in \
-	    >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
-	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT)
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$(SYSTEMD_UNIT).in \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/$(SYSTEMD_UNIT)
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/user/$(SYSTEMD_UNIT).in \
+	    >$(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(SYSTEMD_UNIT)
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(SYSTEMD_UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(SYSTEMD_UNIT)
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 contrib/bash-completion/queuectl $(DESTDIR)$(BASHCOMPDIR)/queuectl
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/queuectl $(DESTDIR)$(MANDIR)/man1/queuectl.1 \
 	    $(DESTDIR)$(MANDIR)/man5/queuectl-spool.5 \
-	    $(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(UNIT) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/$(SYSTEMD_UNIT) $(DESTDIR)$(SYSTEMDUSERUNITDIR)/$(SYSTEMD_UNIT) \
 	    $(DESTDIR)$(BASHCOMPDIR)/queuectl
 
 clean:
