@@ -96,6 +96,7 @@ int cmd_release(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* The command table (main.c), for usage texts. */
 const struct cmd *cli_find(const char *name);

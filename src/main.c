@@ -43,6 +43,8 @@ static const struct cmd commands[] = {
 	{ "config", cmd_config,
 	  "config get [KEY] | config set KEY VALUE | config list [--json]",
 	  "read and change settings" },
+	{ "top", cmd_top, "top",
+	  "a live view of the spool (a snapshot when not on a terminal)" },
 	{ "recover", cmd_recover, "recover", "reclaim the jobs of dead workers now" },
 	{ "purge", cmd_purge,
 	  "purge [--state done|dead] [--older-than DURATION] [-v | --json]",
