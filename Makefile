@@ -28,11 +28,21 @@ BASHCOMPDIR        ?= $(PREFIX)/share/bash-completion/completions
 CFLAGS    ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 PKGS       = libcjson libbsd
+# libbsd (and its libmd) linked from their static archives, as Debian's
+# libbsd-dev ships them: two shared objects fewer to map and relocate at
+# every start of queuectl, about 0.08 ms of the ~0.8 ms an enqueue takes
+# (bench/). STATIC_LIBBSD=0 links them as shared libraries.
+STATIC_LIBBSD ?= 1
+ifeq ($(STATIC_LIBBSD),1)
+BSD_LIBS = -Wl,-Bstatic $(shell $(PKG_CONFIG) --static --libs libbsd) -Wl,-Bdynamic
+else
+BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd)
+endif
 
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 QCFLAGS  = -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(WERROR) \
            $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
+LIBS     = $(shell $(PKG_CONFIG) --libs libcjson) $(BSD_LIBS) -lm
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 
