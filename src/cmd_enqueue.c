@@ -24,6 +24,8 @@ struct enq_opts {
 	const char *cwd;        /* --cwd */
 	char **env;             /* --env NAME=value, nenv of them */
 	int nenv;
+	char **after;           /* --after ID[,ID...], nafter of them */
+	int nafter;
 	int unique;             /* JOB_UNIQUE_*: --unique[=strict] */
 	int nosync;
 	int hold;               /* into hold/ */
@@ -91,6 +93,52 @@ put(cJSON *obj, const char *key, cJSON *item)
 		cJSON_AddItemToObject(obj, key, item);
 }
 
+/* Check the ids of --after: exit 65 for one that is not an id. */
+static void
+parse_after(const struct enq_opts *o)
+{
+	for (int i = 0; i < o->nafter; i++) {
+		char *list = strdup(o->after[i]), *p = list, *id;
+
+		if (list == NULL)
+			errx(EX_OSERR_, "out of memory");
+		while ((id = strsep(&p, ",")) != NULL)
+			if (!id_valid(id))
+				errx(EX_DATAERR_, "--after: invalid id \"%s\": must "
+				    "match [A-Za-z0-9][A-Za-z0-9._-]{0,127}", id);
+		free(list);
+	}
+}
+
+/* Add the --after ids to the job's "after" (replacing it if it is not an
+ * array; validation refuses such a job anyway), each id once. */
+static void
+apply_after(cJSON *obj, const struct enq_opts *o)
+{
+	cJSON *after = cJSON_GetObjectItemCaseSensitive(obj, "after"), *it;
+
+	if (!cJSON_IsArray(after)) {
+		put(obj, "after", cJSON_CreateArray());
+		after = cJSON_GetObjectItemCaseSensitive(obj, "after");
+	}
+	for (int i = 0; i < o->nafter; i++) {
+		char *list = strdup(o->after[i]), *p = list, *id;
+
+		if (list == NULL)
+			errx(EX_OSERR_, "out of memory");
+		while ((id = strsep(&p, ",")) != NULL) {
+			cJSON_ArrayForEach(it, after)
+				if (cJSON_IsString(it) &&
+				    strcmp(it->valuestring, id) == 0)
+					break;
+			if (it == NULL && !cJSON_AddItemToArray(after,
+			    cJSON_CreateString(id)))
+				errx(EX_OSERR_, "out of memory");
+		}
+		free(list);
+	}
+}
+
 /* Check --env and --cwd; a relative --cwd is taken from our directory. */
 static void
 parse_env_cwd(const struct enq_opts *o, struct enq_vals *v)
@@ -150,6 +198,7 @@ parse_opts(const struct enq_opts *o, struct enq_vals *v)
 	if (o->run_at != NULL || o->delay != NULL)
 		time_format(ms, v->run_at);
 	parse_env_cwd(o, v);
+	parse_after(o);
 }
 
 /* Add the --env assignments to the job's "env" (replacing it if it is not
@@ -197,6 +246,8 @@ apply_opts(cJSON *obj, const struct enq_opts *o, const struct enq_vals *v)
 		apply_env(obj, o);
 	if (o->hold)
 		put(obj, "state", cJSON_CreateString(state_name(ST_HELD)));
+	if (o->nafter > 0)
+		apply_after(obj, o);
 }
 
 /*
@@ -295,6 +346,12 @@ enqueue_failed(const struct job *job, const struct spool_loc *loc,
 	if (e == EEXIST)
 		errx(EX_CANTCREAT_, "%sjob %s already exists (in %s/)", where,
 		    job->id, loc->dir);
+	if (e == ESRCH)
+		errx(EX_NOINPUT_, "%sdependency %s: no such job", where,
+		    loc->other);
+	if (e == ELOOP)
+		errx(EX_DATAERR_, "%sdependency cycle: job %s waits, directly "
+		    "or not, for %s", where, loc->other, job->id);
 	if (e == EALREADY)
 		errx(EX_CANTCREAT_, "%sjob %s (in %s/) has the same command: "
 		    "not enqueued (--unique=strict)", where, job->id, loc->dir);
@@ -480,6 +537,7 @@ cmd_enqueue(int argc, char **argv)
 		{ "cwd", required_argument, NULL, 'C' },
 		{ "env", required_argument, NULL, 'E' },
 		{ "unique", optional_argument, NULL, 'U' },
+		{ "after", required_argument, NULL, 'A' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "hold", no_argument, NULL, 'H' },
 		{ "wait", no_argument, NULL, 'W' },
@@ -498,8 +556,10 @@ cmd_enqueue(int argc, char **argv)
 	int ch, r;
 
 	o.batch = -1;
-	if ((o.env = calloc((size_t)argc, sizeof *o.env)) == NULL)
+	/* room for every argument as --env, and again as --after */
+	if ((o.env = calloc(2 * (size_t)argc, sizeof *o.env)) == NULL)
 		errx(EX_OSERR_, "out of memory");
+	o.after = o.env + argc;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+h", longopts,
 	    NULL)) != -1) {
@@ -512,6 +572,7 @@ cmd_enqueue(int argc, char **argv)
 		case 'D': o.delay = optarg; break;
 		case 'C': o.cwd = optarg; break;
 		case 'E': o.env[o.nenv++] = optarg; break;
+		case 'A': o.after[o.nafter++] = optarg; break;
 		case 'U':
 			if (optarg != NULL && strcmp(optarg, "strict") != 0)
 				errx(EX_USAGE_, "--unique=%s: the only value is "

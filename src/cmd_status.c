@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "deps.h"
 #include "lease.h"
 #include "util.h"
 
@@ -231,6 +232,28 @@ show_text(const struct job *j, const char *dir)
 	}
 }
 
+/*
+ * Why a pending job with dependencies does not run yet, into buf: "waiting
+ * for ID", or "dependency ID failed" / "unknown" (it is on its way to
+ * dead/); NULL if nothing holds it.
+ */
+static const char *
+blocked_by(struct spool *sp, const struct job *j, int state, char *buf,
+    size_t n)
+{
+	char which[ID_MAX + 1];
+	int r;
+
+	if (state != ST_PENDING || !deps_apply(j) ||
+	    (r = deps_check(sp, j, which)) == -1 || r == DEPS_READY)
+		return NULL;
+	if (r == DEPS_BLOCKED)
+		snprintf(buf, n, "waiting for %s", which);
+	else
+		deps_reason(r, which, buf, n);
+	return buf;
+}
+
 int
 cmd_show(int argc, char **argv)
 {
@@ -238,9 +261,9 @@ cmd_show(int argc, char **argv)
 	struct spool_loc loc;
 	struct spool sp;
 	struct job j;
-	char err[256];
+	char err[256], why[ID_MAX + 32];
 	int json = 0, r;
-	const char *id = NULL;
+	const char *id = NULL, *blocked;
 
 	if ((r = cli_help(c, argc, argv)) != -1)
 		return r;
@@ -261,10 +284,18 @@ cmd_show(int argc, char **argv)
 	if (spool_job_read(loc.dirfd, id, &j, err, sizeof err) == -1)
 		errx(errno == ENOENT ? EX_TEMPFAIL_ : EX_DATAERR_, "%s: %s", id,
 		    errno == ENOENT ? "moved while reading; try again" : err);
-	if (json)
-		cli_print_json(job_json(&j, loc.state, loc.dir));
-	else
+	blocked = blocked_by(&sp, &j, loc.state, why, sizeof why);
+	if (json) {
+		cJSON *o = job_json(&j, loc.state, loc.dir);
+
+		if (blocked != NULL)
+			cJSON_AddStringToObject(o, "blocked", blocked);
+		cli_print_json(o);
+	} else {
 		show_text(&j, loc.dir);
+		if (blocked != NULL)
+			printf("%-12s %s\n", "blocked", blocked);
+	}
 	job_free(&j);
 	spool_loc_free(&loc);
 	spool_close(&sp);

@@ -33,6 +33,14 @@ wait_cmp(struct qentry *a, struct qentry *b)
 	return name_cmp(a, b);
 }
 
+static int
+blocked_cmp(struct qentry *a, struct qentry *b)
+{
+	int c = strcmp(a->blocker, b->blocker);
+
+	return c != 0 ? c : name_cmp(a, b);
+}
+
 /* libbsd's tree.h marks its static functions __unused but leaves the
  * macro undefined (it clashes with Linux headers); define it after them. */
 #ifndef __unused
@@ -41,6 +49,7 @@ wait_cmp(struct qentry *a, struct qentry *b)
 RB_GENERATE_STATIC(qnames, qentry, by_name, name_cmp)
 RB_GENERATE_STATIC(qready, qentry, by_order, ready_cmp)
 RB_GENERATE_STATIC(qwait, qentry, by_order, wait_cmp)
+RB_GENERATE_STATIC(qblocked, qentry, by_order, blocked_cmp)
 
 void
 index_init(struct index *ix)
@@ -48,7 +57,9 @@ index_init(struct index *ix)
 	RB_INIT(&ix->names);
 	RB_INIT(&ix->ready);
 	RB_INIT(&ix->waiting);
+	RB_INIT(&ix->blocked);
 	ix->n = 0;
+	ix->nblocked = 0;
 }
 
 void
@@ -110,14 +121,26 @@ index_add(struct index *ix, int dir, const char *name, long priority,
 	return e;
 }
 
+/* Take e out of the ready, waiting or blocked tree. */
+static void
+detach(struct index *ix, struct qentry *e)
+{
+	if (e->blocker != NULL) {
+		RB_REMOVE(qblocked, &ix->blocked, e);
+		free(e->blocker);
+		e->blocker = NULL;
+		ix->nblocked--;
+	} else if (e->ready)
+		RB_REMOVE(qready, &ix->ready, e);
+	else
+		RB_REMOVE(qwait, &ix->waiting, e);
+}
+
 void
 index_remove(struct index *ix, struct qentry *e)
 {
 	RB_REMOVE(qnames, &ix->names, e);
-	if (e->ready)
-		RB_REMOVE(qready, &ix->ready, e);
-	else
-		RB_REMOVE(qwait, &ix->waiting, e);
+	detach(ix, e);
 	ix->n--;
 	free(e);
 }
@@ -125,10 +148,7 @@ index_remove(struct index *ix, struct qentry *e)
 void
 index_delay(struct index *ix, struct qentry *e, int64_t due)
 {
-	if (e->ready)
-		RB_REMOVE(qready, &ix->ready, e);
-	else
-		RB_REMOVE(qwait, &ix->waiting, e);
+	detach(ix, e);
 	e->ready = 0;
 	e->due = due;
 	RB_INSERT(qwait, &ix->waiting, e);
@@ -144,6 +164,61 @@ index_promote(struct index *ix, int64_t now)
 		e->ready = 1;
 		RB_INSERT(qready, &ix->ready, e);
 	}
+}
+
+int
+index_block(struct index *ix, struct qentry *e, const char *blocker)
+{
+	char *b = strdup(blocker);
+
+	if (b == NULL)
+		return -1;
+	detach(ix, e);
+	e->blocker = b;
+	e->ready = 0;
+	RB_INSERT(qblocked, &ix->blocked, e);
+	ix->nblocked++;
+	return 0;
+}
+
+void
+index_unblock(struct index *ix, struct qentry *e)
+{
+	if (e->blocker == NULL)
+		return;
+	detach(ix, e);
+	e->ready = e->due == 0;
+	if (e->ready)
+		RB_INSERT(qready, &ix->ready, e);
+	else
+		RB_INSERT(qwait, &ix->waiting, e);
+}
+
+struct qentry *
+index_blocked_by(struct index *ix, const char *blocker)
+{
+	union {
+		struct qentry e;
+		char buf[sizeof(struct qentry) + 1];
+	} key;
+	struct qentry *e;
+
+	if (blocker == NULL)
+		return RB_MIN(qblocked, &ix->blocked);
+	memset(&key, 0, sizeof key);
+	key.e.blocker = (char *)blocker;
+	key.e.dir = -1;           /* before every entry of that blocker */
+	e = RB_NFIND(qblocked, &ix->blocked, &key.e);
+	return e != NULL && strcmp(e->blocker, blocker) == 0 ? e : NULL;
+}
+
+struct qentry *
+index_blocked_next(struct index *ix, struct qentry *e, const char *blocker)
+{
+	(void)ix;               /* tree.h's RB_NEXT does not use the head */
+	e = RB_NEXT(qblocked, &ix->blocked, e);
+	return e != NULL && (blocker == NULL || strcmp(e->blocker, blocker) ==
+	    0) ? e : NULL;
 }
 
 struct qentry *

@@ -3,8 +3,9 @@
  *
  * Entries are the <id>.json names of pending/ and failed/. Each is in the
  * name tree and in exactly one of: the ready tree, ordered by (priority, order
- * time, name), or the waiting tree, ordered by (due time, name). A claim takes
- * the first ready entry without reading any directory. Red-black trees from
+ * time, name), the waiting tree, ordered by (due time, name), or the blocked
+ * tree of jobs waiting for a dependency, ordered by (the id they wait for,
+ * name). A claim takes the first ready entry without reading any directory. Red-black trees from
  * libbsd's <sys/tree.h>; all operations O(log n).
  */
 #ifndef QUEUECTL_INDEX_H
@@ -25,18 +26,22 @@ struct qentry {
 	int64_t order;      /* run_at, else created_at, else mtime (ms) */
 	unsigned gen;       /* last rescan that saw it */
 	int complete;       /* seen moved in or closed: not still being written */
+	char *blocker;      /* in the blocked tree: the id it waits for; else NULL */
 	char name[];        /* "<id>.json" */
 };
 
 RB_HEAD(qnames, qentry);
 RB_HEAD(qready, qentry);
 RB_HEAD(qwait, qentry);
+RB_HEAD(qblocked, qentry);
 
 struct index {
 	struct qnames names;
 	struct qready ready;
 	struct qwait waiting;
+	struct qblocked blocked;
 	size_t n;
+	size_t nblocked;
 };
 
 void index_init(struct index *ix);
@@ -66,6 +71,21 @@ struct qentry *index_first(struct index *ix);
 
 /* Earliest due time among waiting entries, or 0 if none wait. */
 int64_t index_next_due(struct index *ix);
+
+/*
+ * Move e to the blocked tree, waiting for the job blocker (copied), out of
+ * reach of index_first and index_next_due. 0, or -1 (ENOMEM: e unchanged).
+ */
+int index_block(struct index *ix, struct qentry *e, const char *blocker);
+
+/* Move a blocked e back: ready, or waiting if its due time is set. */
+void index_unblock(struct index *ix, struct qentry *e);
+
+/* A blocked entry waiting for blocker (any, if NULL), or NULL; the next
+ * one after e, or NULL. */
+struct qentry *index_blocked_by(struct index *ix, const char *blocker);
+struct qentry *index_blocked_next(struct index *ix, struct qentry *e,
+    const char *blocker);
 
 /* Remove every entry whose gen is not gen (not seen by the last rescan). */
 void index_sweep(struct index *ix, unsigned gen);

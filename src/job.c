@@ -276,6 +276,46 @@ check_env(struct job *job, char *err, size_t errsz)
 	return 0;
 }
 
+/* Check "after": absent, null, or an array of valid ids, each once, not
+ * the job's own (when known). An empty array is no dependency. */
+static int
+check_after(struct job *job, char *err, size_t errsz)
+{
+	const cJSON *after = cJSON_GetObjectItemCaseSensitive(job->obj, "after");
+	const cJSON *it, *prev;
+
+	job->after = NULL;
+	if (after == NULL || cJSON_IsNull(after))
+		return 0;
+	if (!cJSON_IsArray(after)) {
+		snprintf(err, errsz, "after: must be an array of job ids");
+		return -1;
+	}
+	if (cJSON_GetArraySize(after) > AFTER_MAX) {
+		snprintf(err, errsz, "after: at most %d ids", AFTER_MAX);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, after) {
+		if (!cJSON_IsString(it) || !id_valid(it->valuestring)) {
+			snprintf(err, errsz, "after: must be an array of job ids "
+			    "([A-Za-z0-9][A-Za-z0-9._-]{0,127})");
+			return -1;
+		}
+		if (strcmp(it->valuestring, job->id) == 0) {
+			snprintf(err, errsz, "after: a job cannot wait for itself");
+			return -1;
+		}
+		for (prev = after->child; prev != it; prev = prev->next)
+			if (strcmp(prev->valuestring, it->valuestring) == 0) {
+				snprintf(err, errsz, "after: %s appears twice",
+				    it->valuestring);
+				return -1;
+			}
+	}
+	job->after = after->child != NULL ? after : NULL;
+	return 0;
+}
+
 /* Check "unique": absent, null or a boolean. */
 static int
 check_unique(struct job *job, char *err, size_t errsz)
@@ -391,6 +431,7 @@ job_from_object(struct job *job, cJSON *obj, const char *name_id, char *err,
 	    check_strings(job, err, errsz) == -1 ||
 	    check_env(job, err, errsz) == -1 ||
 	    check_unique(job, err, errsz) == -1 ||
+	    check_after(job, err, errsz) == -1 ||
 	    check_numbers(job, err, errsz) == -1 ||
 	    check_time(obj, "run_at", &job->run_at, err, errsz) == -1 ||
 	    check_time(obj, "created_at", &job->created_at, err, errsz) == -1 ||

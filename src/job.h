@@ -20,6 +20,7 @@
 #define PRIORITY_LIMIT 1000000000L /* |priority| <= this */
 #define RETRIES_LIMIT 1000000L     /* max_retries <= this */
 #define TIMEOUT_LIMIT 31536000.0   /* timeout, kill_grace: <= one year */
+#define AFTER_MAX 1000             /* most ids in "after" */
 
 enum job_state {
 	ST_PENDING, ST_PROCESSING, ST_DONE, ST_FAILED, ST_DEAD, ST_HELD,
@@ -43,6 +44,7 @@ struct job {
 	const char *cwd;         /* NULL: the worker's directory */
 	const cJSON *env;        /* "env" object, points into obj; NULL: none */
 	int unique;              /* JOB_UNIQUE_*: "unique": true is _REUSE */
+	const cJSON *after;      /* "after" ids, points into obj; NULL: none */
 };
 
 /* What enqueue does with a unique job whose command is already queued. */

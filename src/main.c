@@ -25,6 +25,7 @@ static const struct cmd commands[] = {
 	  "enqueue [--id ID] [--priority N] [--max-retries N] [--timeout SEC]\n"
 	  "                [--run-at TIME] [--delay SEC] [--no-sync] [--hold]\n"
 	  "                [--env NAME=VALUE]... [--cwd DIR] [--unique[=strict]] [--wait]\n"
+	  "                [--after ID[,ID...]]...\n"
 	  "                (JSON | - | [--] COMMAND... | --batch | --batch0)",
 	  "add a job, or many from standard input" },
 	{ "worker", cmd_worker,

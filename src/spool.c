@@ -42,6 +42,7 @@
 #include <bsd/string.h>
 
 #include "crash.h"
+#include "deps.h"
 #include "journal.h"
 #include "spool.h"
 #include "util.h"
@@ -519,17 +520,13 @@ settle_target(struct spool *sp, struct job *job, int success, int64_t now,
 	return ST_FAILED;
 }
 
-int
-spool_job_settle(struct spool *sp, int fromfd, struct job *job, int success)
+/* Move job (rewritten already) from fromfd to target; a duplicate id
+ * there is quarantined. Returns the state it ends in, or -1. */
+static int
+settle_move(struct spool *sp, int fromfd, struct job *job, int target)
 {
-	int64_t next;
-	int target = settle_target(sp, job, success, now_ms(), &next);
 	char why[ID_MAX + 64];
 
-	if (job_set_state(job, target) == -1 ||
-	    job_set_time(job, "next_run_at", next) == -1 ||
-	    spool_job_write(sp, fromfd, job) == -1)
-		return -1;
 	if (spool_job_move(sp, fromfd, sp->dir[target], job->id) == -1) {
 		if (errno != EEXIST)
 			return -1;
@@ -545,6 +542,32 @@ spool_job_settle(struct spool *sp, int fromfd, struct job *job, int success)
 	 * that is not recorded (statistics: a failed append is ignored). */
 	journal_outcome(sp, job, target);
 	return target;
+}
+
+int
+spool_job_settle(struct spool *sp, int fromfd, struct job *job, int success)
+{
+	int64_t next;
+	int target = settle_target(sp, job, success, now_ms(), &next);
+
+	if (job_set_state(job, target) == -1 ||
+	    job_set_time(job, "next_run_at", next) == -1 ||
+	    spool_job_write(sp, fromfd, job) == -1)
+		return -1;
+	return settle_move(sp, fromfd, job, target);
+}
+
+int
+spool_job_doom(struct spool *sp, int fromfd, struct job *job,
+    const char *why)
+{
+	if (job_set_state(job, ST_DEAD) == -1 ||
+	    job_set_string(job, "last_error", why) == -1 ||
+	    job_set_time(job, "finished_at", now_ms()) == -1 ||
+	    job_set_time(job, "next_run_at", 0) == -1 ||
+	    spool_job_write(sp, fromfd, job) == -1)
+		return -1;
+	return settle_move(sp, fromfd, job, ST_DEAD) == -1 ? -1 : 0;
 }
 
 /* Is dirfd/name present (any type, not followed)? */
@@ -848,6 +871,14 @@ find_command(struct spool *sp, const struct job *job, char id[ID_MAX + 1],
 	return r;
 }
 
+/* Does the enqueue of job need SPOOL/lock: for the look-up of an id it
+ * brings (not fresh), of its dependencies, or of its command (unique)? */
+static int
+enqueue_locks(const struct job *job, int fresh)
+{
+	return !fresh || job->after != NULL || job->unique != JOB_UNIQUE_NO;
+}
+
 /*
  * The check of a unique job: 0 if no job has its command; 2 if one has and
  * the job is to be that one (job's id set to it); -1 with EALREADY (and the
@@ -893,6 +924,8 @@ enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
 	}
 	if (errno != ENOENT)
 		goto fail;
+	if (job->after != NULL && deps_admit(sp, job, !fresh, loc->other) == -1)
+		goto fail;
 	if (job->unique != JOB_UNIQUE_NO && (r = unique_check(sp, job,
 	    loc)) != 0) {
 		if (r == -1)
@@ -922,8 +955,7 @@ spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 	loc->dirfd = -1;
 	if ((fresh = enqueue_write(sp, job, tmp, spool_sync(sp))) == -1)
 		return -1;
-	if ((!fresh || job->unique != JOB_UNIQUE_NO) &&
-	    (lockfd = spool_lock(sp)) == -1) {
+	if (enqueue_locks(job, fresh) && (lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
 		unlinkat(sp->tmp, tmp, 0);
 		errno = saved;
@@ -967,10 +999,9 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
 			break;
 		}
 		fresh[w] = (char)r;
-		own_ids |= !r || jobs[w].unique != JOB_UNIQUE_NO;
+		own_ids |= enqueue_locks(&jobs[w], r);
 	}
-	/* the lock guards the look-up of ids that jobs bring, and of the
-	 * commands of unique jobs, only */
+	/* the lock guards the look-ups of enqueue_locks only */
 	if (own_ids && (lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
 		while (w > 0)           /* nothing is committed */

@@ -41,6 +41,7 @@ struct spool_loc {
 	int dirfd;                      /* borrowed (state dirs) or owned lease fd */
 	int owned;                      /* dirfd must be closed by spool_loc_free */
 	char dir[16 + WORKER_ID_MAX];   /* "done", "processing/host-123" */
+	char other[ID_MAX + 1];         /* enqueue: the dependency refused */
 };
 
 /*
@@ -126,6 +127,14 @@ int spool_job_settle(struct spool *sp, int fromfd, struct job *job,
     int success);
 
 /*
+ * Put job (in fromfd, never started or finished) in dead/ without an
+ * attempt: rewritten with state dead, last_error why and finished_at now,
+ * then moved (a duplicate id in dead/ is quarantined). 0, or -1.
+ */
+int spool_job_doom(struct spool *sp, int fromfd, struct job *job,
+    const char *why);
+
+/*
  * Find job id anywhere in the spool. Fills loc and returns 0; -1 with ENOENT
  * if it is nowhere. The scan order (pending, processing, failed, hold, done,
  * dead) follows the usual direction of moves.
@@ -159,6 +168,9 @@ int spool_below_floor(struct spool *sp);
  * when the job is queued but that last fsync failed (errno set: it may not
  * survive a power loss); -1 when it is not queued, EEXIST (with where in
  * loc) if the id exists.
+ * A job with dependencies (job->after) is checked under the lock whatever
+ * its id (deps_admit): -1 with ESRCH (no such job) or ELOOP (a cycle), the
+ * dependency named in loc->other.
  * A unique job (job->unique) is checked under the lock whatever its id:
  * if a job in failed/, pending/ or a lease has the same command, nothing is
  * queued, job's id becomes that job's, loc says where, and the return is 2

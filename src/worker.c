@@ -51,6 +51,8 @@
 
 #include "control.h"
 #include "crash.h"
+#include "deps.h"
+#include "depwatch.h"
 #include "index.h"
 #include "journal.h"
 #include "lease.h"
@@ -108,6 +110,7 @@ struct worker {
 	struct spool *sp;
 	struct lease lease;
 	struct index ix;
+	struct depwatch dw;    /* jobs blocked on dependencies */
 	int ifd, wd[2];        /* watches of pending/, failed/ */
 	int wd_root;           /* watch of the spool root, for SPOOL/paused */
 	int paused;            /* SPOOL/paused exists: claim nothing */
@@ -143,17 +146,19 @@ wlog(struct worker *w, const char *fmt, ...)
 	fflush(stderr);
 }
 
-/* The index keys of dir/name, read from the file. Returns -1 if the file
- * is gone; a file that does not parse gets default keys (it is claimed and
- * quarantined). */
+/* The index keys of dir/name, read from the file, which is left parsed in
+ * job (job->obj NULL if it is not; free it with job_free). Returns -1 if
+ * the file is gone; a file that does not parse gets default keys (it is
+ * claimed and quarantined). */
 static int
 read_keys(struct worker *w, int dir, const char *name, long *prio,
-    int64_t *due, int64_t *order)
+    int64_t *due, int64_t *order, struct job *jobp)
 {
 	char id[ID_MAX + 1], err[256];
 	struct stat st;
 	struct job job;
 
+	memset(jobp, 0, sizeof *jobp);
 	*prio = 0;
 	*due = 0;
 	*order = 0;
@@ -170,7 +175,7 @@ read_keys(struct worker *w, int dir, const char *name, long *prio,
 		*order = job.run_at;
 	else if (job.created_at != 0)
 		*order = job.created_at;
-	job_free(&job);
+	*jobp = job;
 	return 0;
 }
 
@@ -185,6 +190,7 @@ consider(struct worker *w, int dir, const char *name, int complete)
 	long prio;
 	int64_t due, order;
 	struct qentry *e = index_find(&w->ix, dir, name);
+	struct job job;
 
 	if (e != NULL) {
 		e->gen = w->gen;
@@ -192,14 +198,20 @@ consider(struct worker *w, int dir, const char *name, int complete)
 		return;
 	}
 	if (name[0] == '.' || !has_suffix(name, ".json") ||
-	    read_keys(w, dir, name, &prio, &due, &order) == -1)
+	    read_keys(w, dir, name, &prio, &due, &order, &job) == -1)
 		return;
 	if (due <= now_ms())
 		due = 0;
 	if ((e = index_add(&w->ix, dir, name, prio, due, order, w->gen)) == NULL)
 		wlog(w, "index: %s", strerror(errno));
-	else
+	else {
 		e->complete = complete;
+		if (deps_apply(&job) && depwatch_place(&w->dw, e,
+		    &job) == -1)
+			wlog(w, "%s: cannot look at its dependencies: %s", name,
+			    strerror(errno));
+	}
+	job_free(&job);
 }
 
 static int
@@ -235,6 +247,7 @@ rescan(struct worker *w)
 			wlog(w, "cannot read %s/: %s", state_name(watched[i]),
 			    strerror(errno));
 	index_sweep(&w->ix, w->gen);
+	depwatch_recheck(&w->dw);
 	w->need_rescan = 0;
 	w->next_rescan = mono_ms() + RESCAN_MS;
 }
@@ -348,6 +361,12 @@ on_inotify(struct worker *w)
 					check_paused(w);
 				continue;
 			}
+			if (depwatch_owns(&w->dw, ev->wd)) {
+				depwatch_arrived(&w->dw, ev->name);
+				continue;
+			}
+			if (ev->wd != w->wd[0] && ev->wd != w->wd[1])
+				continue;     /* a dropped watch of done/, dead/ */
 			dir = ev->wd == w->wd[0] ? ST_PENDING : ST_FAILED;
 			if (ev->mask & (IN_MOVED_TO | IN_CLOSE_WRITE))
 				consider(w, dir, ev->name, 1);
@@ -931,6 +950,40 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	return spawn(w, a);
 }
 
+/*
+ * The claimed job a has dependencies: look at them once more (its file is
+ * parsed now). Returns 1 if it may run; 0 if it was put in dead/ (a
+ * dependency failed or is unknown), or put back in pending/ as blocked (or
+ * to be looked at later, or held if that failed), a freed in every case.
+ */
+static int
+deps_gate(struct worker *w, struct attempt *a)
+{
+	char which[ID_MAX + 1], why[ID_MAX + 32], name[ID_MAX + 16];
+	int from = a->from, r = depwatch_arm(&w->dw) == -1 ? -1 :
+	    deps_check(w->sp, &a->job, which);
+	struct qentry *e;
+
+	if (r == DEPS_READY)
+		return 1;
+	if (r == DEPS_FAILED || r == DEPS_UNKNOWN) {
+		deps_reason(r, which, why, sizeof why);
+		if (spool_job_doom(w->sp, w->lease.dirfd, &a->job, why) == 0) {
+			wlog(w, "%s: %s: moved to dead/", a->id, why);
+			attempt_free(a);
+			return 0;
+		}
+		wlog(w, "%s: cannot move to dead/: %s", a->id, strerror(errno));
+		a->restore = 1;
+	}
+	strlcpy(name, a->name, sizeof name);
+	give_back_or_hold(w, a);
+	if (r == DEPS_BLOCKED && (e = index_find(&w->ix, from, name)) != NULL &&
+	    index_block(&w->ix, e, which) == -1)
+		wlog(w, "%s: index: %s", name, strerror(errno));
+	return 0;
+}
+
 /* Claim the best ready job and start it. Returns 1 if one runs. */
 static int
 claim_next(struct worker *w)
@@ -963,7 +1016,8 @@ claim_next(struct worker *w)
 			}
 			continue;
 		}
-		if ((a = take(w, from, name, id)) == NULL) {
+		if ((a = take(w, from, name, id)) == NULL ||
+		    (deps_apply(&a->job) && !deps_gate(w, a))) {
 			if (w->held != NULL)
 				return 0;
 			continue;
@@ -1238,6 +1292,7 @@ setup(struct worker *w)
 	    (w->wd_root = inotify_add_watch(w->ifd, w->sp->path,
 	    root_mask)) == -1)
 		return -1;
+	depwatch_init(&w->dw, w->sp, &w->ix, w->ifd);
 	for (int i = 0; i < 2; i++) {
 		if (fmt_checked(path, sizeof path, "%s/%s", w->sp->path,
 		    state_name(watched[i])) == -1 ||
@@ -1329,6 +1384,7 @@ turn(struct worker *w)
 		housekeeping(w);
 	if (w->retaining)
 		retain_step(w);
+	depwatch_idle(&w->dw);
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
  * test_jobfields.c - validation of the job fields of issue 5's per-job
- * settings against src/job.h: "cwd", "env", "unique".
+ * settings against src/job.h: "cwd", "env", "unique", "after".
  */
 #include <stdio.h>
 #include <string.h>
@@ -111,11 +111,71 @@ test_unique(void)
 	}
 }
 
+static void
+test_after(void)
+{
+	char big[AFTER_MAX * 8 + 64];
+	size_t n;
+	struct job j;
+
+	field("\"after\":[\"a\"]", 1);
+	field("\"after\":[\"a\",\"b.2\",\"C_3-x\"]", 1);
+	field("\"after\":null", 1);
+	field("\"after\":[]", 1);
+	field("\"after\":\"a\"", 0);
+	field("\"after\":[1]", 0);
+	field("\"after\":[null]", 0);
+	field("\"after\":[\"\"]", 0);
+	field("\"after\":[\"../x\"]", 0);
+	field("\"after\":[\".a\"]", 0);
+	field("\"after\":[\"a\",\"a\"]", 0);
+	field("\"after\":[[\"a\"]]", 0);
+	field("\"id\":\"me\",\"after\":[\"x\",\"me\"]", 0);
+	if (parse_member(&j, "\"after\":[\"a\",\"b\"]") == 0) {
+		ok(j.after != NULL && cJSON_GetArraySize(j.after) == 2,
+		    "after typed copy");
+		job_free(&j);
+	}
+	if (parse_member(&j, "\"after\":[]") == 0) {
+		ok(j.after == NULL, "after []: no dependency");
+		job_free(&j);
+	}
+	if (parse_member(&j, "") == 0) {
+		ok(j.after == NULL, "no after: NULL");
+		job_free(&j);
+	}
+	/* the file name's id counts as the job's own */
+	{
+		const char *t = "{\"command\":\"x\",\"after\":[\"f\"]}";
+		int r = job_parse(&j, t, strlen(t), "f", err, sizeof err);
+
+		ok(r == -1, "after naming the file name's id is refused");
+		if (r == 0)
+			job_free(&j);
+	}
+	n = (size_t)snprintf(big, sizeof big, "\"after\":[");
+	for (int i = 0; i <= AFTER_MAX; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, "%s\"j%d\"",
+		    i ? "," : "", i);
+	snprintf(big + n, sizeof big - n, "]");
+	{
+		char buf[sizeof big + 32];
+		int r;
+
+		snprintf(buf, sizeof buf, "{\"command\":\"x\",%s}", big);
+		r = job_parse(&j, buf, strlen(buf), NULL, err, sizeof err);
+		ok(r == -1, "more than AFTER_MAX ids are refused (%s)", err);
+		if (r == 0)
+			job_free(&j);
+	}
+}
+
 int
 main(void)
 {
 	test_cwd();
 	test_env();
 	test_unique();
+	test_after();
 	return done_testing();
 }
