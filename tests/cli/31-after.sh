@@ -14,19 +14,21 @@ log=$TEST_DIR/order.log
 # ms TIME: a job time field in ms
 jms() { jqf "$1" "$2 | ms"; }
 
-# inotify watches of worker PID (2: pending/ and failed/; 4: also done/, dead/)
-watches() {
-	local fd n=0
-	for fd in /proc/"$1"/fdinfo/*; do
-		n=$((n + $(grep -c '^inotify wd:' "$fd" 2>/dev/null)))
+# watched PID: 1 if worker PID has inotify watches on done/ and dead/ (the
+# fdinfo of an inotify fd lists each watched inode), 0 if on neither
+watched() {
+	local d n=0 ino
+	for d in done dead; do
+		ino=$(printf '%x' "$(stat -c %i "$SPOOL/$d")")
+		cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -q "^inotify wd:.* ino:$ino " && n=$((n + 1))
 	done
-	echo "$n"
+	case $n in 2) echo 1 ;; 0) echo 0 ;; *) echo "$n of 2" ;; esac
 }
-watches_are() {
+watched_is() {
 	local n
-	n=$(watches "$1")
+	n=$(watched "$1")
 	[ "$n" = "$2" ] || {
-		echo "worker $1 has $n inotify watches, want $2"
+		echo "worker $1: watches of done/ and dead/: $n, want $2"
 		return 1
 	}
 }
@@ -96,7 +98,7 @@ for p in "c2 c3" "c1 c2" "c0 c1"; do
 done
 wait_for 30 "multi, multi2 and base are done" bash -c "[ -f '$SPOOL/done/multi2.json' ] && [ -f '$SPOOL/done/multi.json' ]"
 for p in ${WPIDS[@]}; do
-	wait_for 10 "worker $p watches only pending/ and failed/ once nothing is blocked" watches_are "$p" 2
+	wait_for 10 "worker $p does not watch done/ and dead/ once nothing is blocked" watched_is "$p" 0
 done
 
 # --- a failed dependency sends its dependents to dead/, down the chain ----------------------
@@ -106,7 +108,7 @@ q enqueue --id f2 --after f1 -- touch "$TEST_DIR/f2.ran" >/dev/null
 q enqueue --id f3 --after base,f2 -- touch "$TEST_DIR/f3.ran" >/dev/null
 wait_for 10 "f0 is running" in_state f0 processing
 wait_for 10 "a worker watches done/ and dead/ while jobs are blocked" \
-	bash -c "[ \$(cat /proc/${WPIDS[0]}/fdinfo/* 2>/dev/null | grep -c '^inotify wd:') = 4 ] || [ \$(cat /proc/${WPIDS[1]}/fdinfo/* 2>/dev/null | grep -c '^inotify wd:') = 4 ]"
+	bash -c "$(declare -f watched); SPOOL='$SPOOL'; [ \$(watched ${WPIDS[0]}) = 1 ] || [ \$(watched ${WPIDS[1]}) = 1 ]"
 touch "$TEST_DIR/f0.go"
 for j in f1 f2 f3; do
 	wait_for 30 "$j is dead" exists "$SPOOL/dead/$j.json"
@@ -150,7 +152,7 @@ check "... and did not run" absent "$TEST_DIR/blocked.ran"
 jq_ok "... no attempt counted" "$SPOOL/pending/blocked.json" '.attempts == 0'
 q enqueue --id free2 -- touch "$TEST_DIR/free2.ran" >/dev/null
 wait_for 30 "another ready job runs" exists "$SPOOL/done/free2.json"
-check "the idle worker watches done/ and dead/ while a job is blocked" watches_are "$wpid" 4
+check "the idle worker watches done/ and dead/ while a job is blocked" watched_is "$wpid" 1
 # A measured second of idleness (not a wait for a condition): a worker that
 # spun on the blocked job would claim and read it over and over.
 r0=$(awk '/^syscr/ {print $2}' "/proc/$wpid/io")
@@ -169,7 +171,7 @@ s=$(jms "$SPOOL/done/blocked.json" .started_at)
 f=$(jms "$SPOOL/done/later.json" .finished_at)
 check "... at once ($((s - f)) ms after)" test "$((s - f))" -ge 0 -a "$((s - f))" -le 2000
 for p in "$apid" "$wpid"; do
-	wait_for 10 "worker $p drops the done/ and dead/ watches" watches_are "$p" 2
+	wait_for 10 "worker $p drops the done/ and dead/ watches" watched_is "$p" 0
 	kill -TERM "$p"
 	wait_for 30 "worker $p stops" dead_pid "$p"
 done
