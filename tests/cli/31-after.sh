@@ -191,4 +191,54 @@ wait_for 30 "the batch chain is done" exists "$SPOOL/done/b3.json"
 is "$(tr '\n' ' ' <"$log")" "b1 b2 b3 " "... in order"
 runq worker stop
 
+# --- crashes while a job is sent to dead/ for its dependency ---------------------------------
+# A worker killed at each step of the claim, rewrite and move of a doomed
+# job (crash-point build): the next worker finishes the job's way to dead/,
+# with no attempt counted and no lease or temporary file left.
+case $QUEUECTL in *asan*) CQ=$QUEUECTL ;; *) CQ=${CRASH_QUEUECTL:-} ;; esac
+case $CQ in /*) ;; ?*) CQ=$TOP/$CQ ;; esac
+# doom_case POINT N: 1 if the worker did not reach the point
+doom_case() {
+	local d=$TEST_DIR/crash-$1-$2 pid t crashed=0 bad=
+	"$CQ" -d "$d" init >/dev/null
+	"$CQ" -d "$d" config set sync 0 >/dev/null
+	printf '{"id":"f","command":"false","state":"dead","attempts":1}\n' >"$d/dead/f.json"
+	"$CQ" -d "$d" enqueue --id g --after f true >/dev/null
+	QUEUECTL_CRASH_AT=$1:$2 "$CQ" -d "$d" worker run 2>>"$TEST_DIR/crash.log" &
+	pid=$!
+	for t in $(seq 1 500); do
+		kill -0 "$pid" 2>/dev/null || { crashed=1; break; }
+		[ -f "$d/dead/g.json" ] && break
+		sleep 0.01
+	done
+	if [ $crashed = 0 ]; then
+		kill -TERM "$pid"; wait "$pid"; rm -rf "$d"; return 1
+	fi
+	wait "$pid"
+	"$CQ" -d "$d" worker run 2>>"$TEST_DIR/crash.log" &
+	pid=$!
+	wait_until 30 bash -c "[ -f '$d/dead/g.json' ] && [ \"\$(ls '$d/processing')\" != '' ] &&
+		[ \"\$(ls '$d/processing' | grep -v -- '-$pid\$')\" = '' ]"
+	kill -TERM "$pid"; wait "$pid"
+	jq -e '.state == "dead" and .attempts == 0 and .last_error == "dependency f failed"' \
+		"$d/dead/g.json" >/dev/null 2>&1 || bad="g: $(cat "$d/dead/g.json" 2>&1)"
+	[ -z "$(find "$d/pending" "$d/tmp" "$d/processing" -mindepth 1 2>/dev/null)" ] ||
+		bad="$bad left: $(find "$d/pending" "$d/tmp" "$d/processing" -mindepth 1)"
+	if [ -z "$bad" ]; then ok "crash at $1:$2: g ends in dead/ once, attempts 0"
+	else not_ok "crash at $1:$2"; diag "$bad"; fi
+	rm -rf "$d"
+}
+if [ -z "$CQ" ] || [ ! -x "$CQ" ]; then
+	skip "no crash-point build (set CRASH_QUEUECTL)"
+else
+	for p in replace.before_rename replace.after_rename move.after_link \
+	    move.after_rename move.after_fsync; do
+		n=1
+		while [ $n -le 4 ] && doom_case "$p" "$n"; do
+			n=$((n + 1))
+		done
+		check "$p: reached at least once" test "$n" -gt 1
+	done
+fi
+
 done_testing
