@@ -23,6 +23,7 @@
 #   rc_is EXPECTED DESC            checks $rc of the last run (diag: $err)
 #   jq_ok DESC FILE FILTER         passes when FILTER is true of FILE
 #   skip DESC                      "ok N - # SKIP DESC"
+#   each_crash_point MAX FN P...   FN P 1, FN P 2, ... for each crash point P
 #   done_testing                   stops workers, "1..N", exit 1 on failure
 #
 # Tests wait on conditions with a deadline, never on fixed sleeps.
@@ -565,6 +566,21 @@ done_testing() {
 		exit 1
 	fi
 	exit 0
+}
+
+# each_crash_point MAX FN POINT...: for each crash point, run FN POINT N for
+# N = 1, 2, ... (at most MAX) while FN returns 0 (it crashed there), then
+# check that the point was reached at least once.
+each_crash_point() {
+	local max=$1 fn=$2 p n
+	shift 2
+	for p in "$@"; do
+		n=1
+		while [ "$n" -le "$max" ] && "$fn" "$p" "$n"; do
+			n=$((n + 1))
+		done
+		check "$p: reached at least once" test "$n" -gt 1
+	done
 }
 
 # require the binary (a missing binary fails the file, not silently)

@@ -87,16 +87,10 @@ worker_case() {
 	return 0
 }
 
-for p in write.before_fsync write.after_fsync replace.before_rename \
-    replace.after_rename move.after_link move.after_rename move.before_fsync \
-    move.after_fsync lease.before_rename lease.after_rename spawn.before_go \
-    spawn.after_go; do
-	n=1
-	while [ $n -le 12 ] && worker_case "$p" "$n"; do
-		n=$((n + 1))
-	done
-	check "$p: reached at least once" test "$n" -gt 1
-done
+each_crash_point 12 worker_case write.before_fsync write.after_fsync \
+    replace.before_rename replace.after_rename move.after_link \
+    move.after_rename move.before_fsync move.after_fsync lease.before_rename \
+    lease.after_rename spawn.before_go spawn.after_go
 
 # --- enqueue: the job is there once, or not at all; the id stays usable ---
 for p in write.before_fsync write.after_fsync enqueue.before_rename \

@@ -231,14 +231,8 @@ doom_case() {
 if [ -z "$CQ" ] || [ ! -x "$CQ" ]; then
 	skip "no crash-point build (set CRASH_QUEUECTL)"
 else
-	for p in replace.before_rename replace.after_rename move.after_link \
-	    move.after_rename move.after_fsync; do
-		n=1
-		while [ $n -le 4 ] && doom_case "$p" "$n"; do
-			n=$((n + 1))
-		done
-		check "$p: reached at least once" test "$n" -gt 1
-	done
+	each_crash_point 4 doom_case replace.before_rename \
+	    replace.after_rename move.after_link move.after_rename move.after_fsync
 fi
 
 done_testing
