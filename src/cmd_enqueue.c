@@ -524,8 +524,13 @@ enqueue_batch(const struct enq_opts *o, const struct enq_vals *v)
 	return 0;
 }
 
-int
-cmd_enqueue(int argc, char **argv)
+/*
+ * The options into o (o->env and o->after have room for argc entries
+ * each). Returns -1 when the job is to be enqueued, else the exit status
+ * (--help, a usage error).
+ */
+static int
+enq_getopt(int argc, char **argv, struct enq_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -547,93 +552,115 @@ cmd_enqueue(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd *c = cli_find("enqueue");
-	struct enq_opts o = { 0 };
-	struct enq_vals v = { 0 };
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'i': o->id = optarg; break;
+		case 'p': o->priority = optarg; break;
+		case 'r': o->max_retries = optarg; break;
+		case 't': o->timeout = optarg; break;
+		case 'a': o->run_at = optarg; break;
+		case 'D': o->delay = optarg; break;
+		case 'C': o->cwd = optarg; break;
+		case 'E': o->env[o->nenv++] = optarg; break;
+		case 'A': o->after[o->nafter++] = optarg; break;
+		case 'U':
+			if (optarg != NULL && strcmp(optarg, "strict") != 0)
+				errx(EX_USAGE_, "--unique=%s: the only value is "
+				    "strict", optarg);
+			o->unique = optarg != NULL ? JOB_UNIQUE_STRICT :
+			    JOB_UNIQUE_REUSE;
+			break;
+		case 'n': o->nosync = 1; break;
+		case 'H': o->hold = 1; break;
+		case 'W': o->wait = 1; break;
+		case 'b': o->batch = '\n'; break;
+		case '0': o->batch = '\0'; break;
+		case 'h':
+			return cli_help(c, 2, (char *[]){ "", "-h", NULL });
+		default:
+			cli_usage(stderr, c);
+			return EX_USAGE_;
+		}
+	}
+	if ((optind == argc) != (o->batch != -1)) {
+		if (o->batch != -1)
+			warnx("--batch reads the jobs from standard input only");
+		cli_usage(stderr, c);
+		return EX_USAGE_;
+	}
+	return -1;
+}
+
+/* The checks of option combinations and of the words after them: exit 64
+ * (or 65 for a bad id) if they do not fit. */
+static void
+enq_check(int n, char **words, const struct enq_opts *o)
+{
+	if (n > 1 && (words[0][0] == '{' || strcmp(words[0], "-") == 0))
+		errx(EX_USAGE_, "options go before the JSON job; nothing may "
+		    "follow it");
+	if (o->run_at != NULL && o->delay != NULL)
+		errx(EX_USAGE_, "give --run-at or --delay, not both");
+	if (o->id != NULL && o->batch != -1)
+		errx(EX_USAGE_, "--id names one job: not with --batch");
+	if (o->wait && o->batch != -1)
+		errx(EX_USAGE_, "--wait waits for one job: not with --batch");
+	if (o->id != NULL && !id_valid(o->id))
+		errx(EX_DATAERR_, "invalid id: must match "
+		    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+}
+
+/* Enqueue the job of the words after the options; print its id (and with
+ * --wait follow it). Returns the exit status. */
+static int
+enqueue_one(int n, char **words, const struct enq_opts *o,
+    const struct enq_vals *v)
+{
 	struct spool_loc loc;
 	struct spool sp;
 	struct job job;
 	char why[256];
-	int ch, r;
+	int r;
+
+	if (finish_job(job_object(n, words), o, v, &job, why,
+	    sizeof why) == -1)
+		errx(EX_DATAERR_, "bad job: %s", why);
+	open_for_jobs(&sp, o);
+	if ((r = spool_enqueue(&sp, &job, &loc)) == -1)
+		enqueue_failed(&job, &loc, "");
+	/* --wait: standard output is the job's; the id goes to stderr. */
+	fprintf(o->wait ? stderr : stdout, "%s\n", job.id);
+	if (r == 1)
+		err(EX_IOERR_, "job %s is queued, but may not survive a power "
+		    "loss: fsync of pending/", job.id);
+	r = o->wait ? cmd_wait_output(&sp, job.id) : 0;
+	job_free(&job);
+	spool_close(&sp);
+	return r;
+}
+
+int
+cmd_enqueue(int argc, char **argv)
+{
+	struct enq_opts o = { 0 };
+	struct enq_vals v = { 0 };
+	int r;
 
 	o.batch = -1;
 	/* room for every argument as --env, and again as --after */
 	if ((o.env = calloc(2 * (size_t)argc, sizeof *o.env)) == NULL)
 		errx(EX_OSERR_, "out of memory");
 	o.after = o.env + argc;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+h", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'i': o.id = optarg; break;
-		case 'p': o.priority = optarg; break;
-		case 'r': o.max_retries = optarg; break;
-		case 't': o.timeout = optarg; break;
-		case 'a': o.run_at = optarg; break;
-		case 'D': o.delay = optarg; break;
-		case 'C': o.cwd = optarg; break;
-		case 'E': o.env[o.nenv++] = optarg; break;
-		case 'A': o.after[o.nafter++] = optarg; break;
-		case 'U':
-			if (optarg != NULL && strcmp(optarg, "strict") != 0)
-				errx(EX_USAGE_, "--unique=%s: the only value is "
-				    "strict", optarg);
-			o.unique = optarg != NULL ? JOB_UNIQUE_STRICT :
-			    JOB_UNIQUE_REUSE;
-			break;
-		case 'n': o.nosync = 1; break;
-		case 'H': o.hold = 1; break;
-		case 'W': o.wait = 1; break;
-		case 'b': o.batch = '\n'; break;
-		case '0': o.batch = '\0'; break;
-		case 'h':
-			free(o.env);
-			return cli_help(c, 2, (char *[]){ "", "-h", NULL });
-		default:
-			cli_usage(stderr, c);
-			free(o.env);
-			return EX_USAGE_;
-		}
+	if ((r = enq_getopt(argc, argv, &o)) == -1) {
+		enq_check(argc - optind, argv + optind, &o);
+		parse_opts(&o, &v);
+		r = o.batch != -1 ? enqueue_batch(&o, &v) :
+		    enqueue_one(argc - optind, argv + optind, &o, &v);
 	}
-	if ((optind == argc) != (o.batch != -1)) {
-		if (o.batch != -1)
-			warnx("--batch reads the jobs from standard input only");
-		cli_usage(stderr, c);
-		free(o.env);
-		return EX_USAGE_;
-	}
-	if (argc - optind > 1 && (argv[optind][0] == '{' ||
-	    strcmp(argv[optind], "-") == 0))
-		errx(EX_USAGE_, "options go before the JSON job; nothing may "
-		    "follow it");
-	if (o.run_at != NULL && o.delay != NULL)
-		errx(EX_USAGE_, "give --run-at or --delay, not both");
-	if (o.id != NULL && o.batch != -1)
-		errx(EX_USAGE_, "--id names one job: not with --batch");
-	if (o.wait && o.batch != -1)
-		errx(EX_USAGE_, "--wait waits for one job: not with --batch");
-	if (o.id != NULL && !id_valid(o.id))
-		errx(EX_DATAERR_, "invalid id: must match "
-		    "[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-	parse_opts(&o, &v);
-	if (o.batch != -1) {
-		r = enqueue_batch(&o, &v);
-		free(o.env);
-		return r;
-	}
-	if (finish_job(job_object(argc - optind, argv + optind), &o, &v, &job,
-	    why, sizeof why) == -1)
-		errx(EX_DATAERR_, "bad job: %s", why);
-	open_for_jobs(&sp, &o);
-	if ((r = spool_enqueue(&sp, &job, &loc)) == -1)
-		enqueue_failed(&job, &loc, "");
-	/* --wait: standard output is the job's; the id goes to stderr. */
-	fprintf(o.wait ? stderr : stdout, "%s\n", job.id);
-	if (r == 1)
-		err(EX_IOERR_, "job %s is queued, but may not survive a power "
-		    "loss: fsync of pending/", job.id);
-	r = o.wait ? cmd_wait_output(&sp, job.id) : 0;
-	job_free(&job);
-	spool_close(&sp);
 	free(o.env);
 	return r;
 }
