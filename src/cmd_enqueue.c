@@ -305,15 +305,9 @@ job_object(int n, char **words)
 static int
 validate(cJSON *obj, struct job *job, char *err, size_t errsz)
 {
-	char *text = cJSON_PrintUnformatted(obj);
-	int r;
-
-	cJSON_Delete(obj);
-	if (text == NULL)
-		errx(EX_OSERR_, "out of memory");
-	r = job_parse(job, text, strlen(text), NULL, err, errsz);
-	free(text);
-	return r;
+	/* The text checks of job_parse (size, UTF-8) are made on the file's
+	 * text when it is written (spool_enqueue: EFBIG, EILSEQ). */
+	return job_from_object(job, obj, NULL, err, errsz);
 }
 
 /* Apply the options and the caller's directory to obj, then validate. */
@@ -355,6 +349,12 @@ enqueue_failed(const struct job *job, const struct spool_loc *loc,
 	if (e == EALREADY)
 		errx(EX_CANTCREAT_, "%sjob %s (in %s/) has the same command: "
 		    "not enqueued (--unique=strict)", where, job->id, loc->dir);
+	if (e == EFBIG)
+		errx(EX_DATAERR_, "%sbad job: larger than %d bytes", where,
+		    JOB_MAX_BYTES);
+	if (e == EILSEQ)
+		errx(EX_DATAERR_, "%sbad job: not valid UTF-8 (a job file is "
+		    "JSON, which holds only UTF-8 text)", where);
 	errno = e;
 	err(cli_exit_for(e), "%scannot enqueue", where);
 }

@@ -82,9 +82,8 @@ id_generate(char buf[ID_MAX + 1])
 	static uint32_t last_r;
 	int64_t ms = now_ms();
 	uint32_t r = arc4random() & 0x3fffffff;
-	time_t secs;
-	struct tm tm;
-	char rnd[7];
+	static struct time_prefix cache;
+	const char *p;
 
 	/* Strictly increasing within the process: in the same millisecond
 	 * (or if the clock went back) the random part grows by a random step;
@@ -99,14 +98,16 @@ id_generate(char buf[ID_MAX + 1])
 	}
 	last_ms = ms;
 	last_r = r;
-	secs = (time_t)(ms / 1000);
-	gmtime_r(&secs, &tm);
-	for (int i = 5; i >= 0; i--, r >>= 5)
-		rnd[i] = b32[r & 31];
-	rnd[6] = '\0';
-	snprintf(buf, ID_MAX + 1, "%04d%02d%02d-%02d%02d%02d.%03d-%s",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (int)(ms % 1000), rnd);
+	/* "YYYYMMDD-HHMMSS" (the clock is past 1970 and before 10000) */
+	p = time_prefix(&cache, (time_t)(ms / 1000), "%04d%02d%02d-%02d%02d%02d",
+	    15);
+	memcpy(buf, p != NULL ? p : "19700101-000000", 15);
+	buf[15] = '.';
+	put_ms3(buf + 16, (int)(ms % 1000));
+	buf[19] = '-';
+	for (int i = 25; i >= 20; i--, r >>= 5)
+		buf[i] = b32[r & 31];
+	buf[26] = '\0';
 	return buf;
 }
 

@@ -42,18 +42,57 @@ stat_mtime_ms(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 }
 
+/*
+ * The calendar part of secs in fmt ("%04d-%02d-%02dT%02d:%02d:%02d" or the
+ * like, with the six fields of struct tm in order) into c->text, which
+ * must come out exactly len characters long. The last second asked for is
+ * remembered: timestamps come in runs within one second (a job's fields,
+ * a batch of jobs), and formatting them is most of the CPU time of an
+ * enqueue. Returns c->text, or NULL when secs does not fit.
+ */
+const char *
+time_prefix(struct time_prefix *c, time_t secs, const char *fmt, int len)
+{
+	struct tm tm;
+
+	if (c->valid && c->secs == secs)
+		return c->text;
+	c->valid = 0;
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    snprintf(c->text, sizeof c->text, fmt, tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec) != len)
+		return NULL;
+	c->secs = secs;
+	c->valid = 1;
+	return c->text;
+}
+
+/* Write n as 3 digits at p. */
+void
+put_ms3(char *p, int n)
+{
+	p[0] = (char)('0' + n / 100);
+	p[1] = (char)('0' + n / 10 % 10);
+	p[2] = (char)('0' + n % 10);
+}
+
 char *
 time_format(int64_t ms, char buf[TIME_BUFSZ])
 {
+	static struct time_prefix cache;
 	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int frac = (int)(ms - (int64_t)secs * 1000);
-	struct tm tm;
+	const char *p = time_prefix(&cache, secs, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    19);
 
-	if (gmtime_r(&secs, &tm) == NULL ||
-	    snprintf(buf, TIME_BUFSZ, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, frac) >= TIME_BUFSZ)
+	if (p == NULL) {
 		strlcpy(buf, "1970-01-01T00:00:00.000Z", TIME_BUFSZ);
+		return buf;
+	}
+	memcpy(buf, p, 19);
+	buf[19] = '.';
+	put_ms3(buf + 20, (int)(ms - (int64_t)secs * 1000));
+	memcpy(buf + 23, "Z", 2);
 	return buf;
 }
 

@@ -23,6 +23,25 @@ int64_t stat_mtime_ms(const struct stat *st);
 
 #define TIME_BUFSZ 32
 
+/* A remembered calendar prefix of one second (time_prefix). */
+struct time_prefix {
+	time_t secs;
+	int valid;
+	char text[32];
+};
+
+/*
+ * Format the UTC calendar fields of secs with fmt, which takes year, month,
+ * day, hour, minute, second (ints) and must give exactly len characters
+ * (< 32); remembered in c for the next call with the same secs. Returns
+ * the text (owned by c), or NULL if secs does not fit the format.
+ */
+const char *time_prefix(struct time_prefix *c, time_t secs, const char *fmt,
+    int len);
+
+/* Write 0 <= n <= 999 as three digits at p (no NUL). */
+void put_ms3(char *p, int n);
+
 /*
  * Format ms (since the epoch) as UTC ISO 8601 with milliseconds,
  * "2026-11-22T10:30:00.123Z", into buf of TIME_BUFSZ bytes. Returns buf.

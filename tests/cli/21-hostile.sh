@@ -55,6 +55,20 @@ rm -f "$SPOOL/dead/big.invalid" "$TEST_DIR/big.json"
 runq enqueue -- printf "$(printf 'a\xffb')"
 rc_is 65 "enqueue -- WORDS that are not UTF-8 exits 65"
 like "$err" "not valid UTF-8" "... saying the command is not valid UTF-8"
+# --- what enqueue adds to a job must not make a file that workers refuse --------
+mkdir -p "$TEST_DIR/$(printf 'd\xff')"
+(cd "$TEST_DIR/$(printf 'd\xff')" && "$QUEUECTL" enqueue true) >/dev/null 2>"$TEST_DIR/err" && rc=0 || rc=$?
+is "$rc" 65 "enqueue from a directory whose name is not UTF-8 exits 65"
+like "$(cat "$TEST_DIR/err")" "not valid UTF-8" "... saying so"
+runq enqueue --cwd "$TEST_DIR/$(printf 'd\xff')" true
+rc_is 65 "enqueue --cwd DIR not UTF-8 exits 65"
+runq enqueue --env "X=$(printf '\xfe')" true
+rc_is 65 "enqueue --env with a value not UTF-8 exits 65"
+python3 -c 'import json; print(json.dumps({"command": "echo " + "a" * (1048576 - 60)}))' >"$TEST_DIR/nearly.json"
+run bash -c '"$QUEUECTL" enqueue - <"$1"' _ "$TEST_DIR/nearly.json"
+rc_is 65 "a job under 1 MiB that enqueue's own fields push over it exits 65"
+like "$err" "larger than 1048576 bytes" "... saying so"
+check "... and none of them left a file in tmp/ or pending/" bash -c "[ -z \"\$(ls -A '$SPOOL/tmp' '$SPOOL/pending' | grep -v ':\$' | grep .)\" ]"
 runq enqueue --run-at 1970-01-01T00:00:00+01:00 true
 rc_is 64 "--run-at before 1970 (by its offset) is refused"
 runq enqueue --run-at 9999-12-31T23:59:59-01:00 true

@@ -39,6 +39,14 @@ static void test_format(void)
 	fmt(INT64_C(951868799999), "2000-02-29T23:59:59.999Z");
 	fmt(INT64_C(2147483648000), "2038-01-19T03:14:08.000Z");
 	ok(time_format(5, buf) == buf, "time_format returns buf");
+	/* the calendar part is remembered per second: runs within one
+	 * second, and going back and forth across seconds, stay right */
+	fmt(T0 + 999, "2026-11-22T10:30:00.999Z");
+	fmt(T0 + 1000, "2026-11-22T10:30:01.000Z");
+	fmt(T0 + 999, "2026-11-22T10:30:00.999Z");
+	fmt(T0 + 86400000 + 5, "2026-11-23T10:30:00.005Z");
+	fmt(T0 + 86400000 + 6, "2026-11-23T10:30:00.006Z");
+	fmt(T0 - 1, "2026-11-22T10:29:59.999Z");
 }
 
 static void parse_good(const char *s, int64_t want)
