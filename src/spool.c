@@ -92,16 +92,32 @@ mkdir_p(const char *path)
 	return 0;
 }
 
-/* Open (creating if needed) the directory name under root, no symlinks. */
+/* Open (creating if needed) the directory name under root, no symlinks.
+ * Opened first: every command opens the spool, which nearly always has
+ * its directories. */
 static int
 open_subdir(int root, const char *name)
 {
-	int fd;
+	const int fl = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(root, name, fl);
 
+	if (fd != -1 || errno != ENOENT)
+		return fd;
 	if (mkdirat(root, name, 0700) == -1 && errno != EEXIST)
 		return -1;
-	fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd;
+	return openat(root, name, fl);
+}
+
+/* Open the spool root, creating it (mkdir -p) when it is missing. */
+static int
+open_root(const char *path)
+{
+	const int fl = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	int fd = open(path, fl);
+
+	if (fd != -1 || errno != ENOENT)
+		return fd;
+	return mkdir_p(path) == -1 ? -1 : open(path, fl);
 }
 
 /* StrictModes: the root, its directories and its config must be ours and
@@ -163,14 +179,13 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "spool path too long");
 		return -1;
 	}
-	if (mkdir_p(path) == -1 ||
-	    (sp->root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((sp->root = open_root(path)) == -1) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* Jobs get the path in QUEUECTL_SPOOL and run elsewhere: make it
-	 * absolute. */
-	if (realpath(path, abs) != NULL)
+	/* Jobs get the path in QUEUECTL_SPOOL and run elsewhere: make a
+	 * relative one absolute. */
+	if (path[0] != '/' && realpath(path, abs) != NULL)
 		strlcpy(sp->path, abs, sizeof sp->path);
 	path = sp->path;
 	if (check_mode(sp->root, path, "", err, errsz) == -1)
