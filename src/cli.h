@@ -93,6 +93,7 @@ int cmd_config(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_hold(int argc, char **argv);
 int cmd_release(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);

@@ -1,5 +1,6 @@
 /*
- * cmd_spool.c - queuectl init and recover.
+ * cmd_spool.c - queuectl init and recover (dead leases, tmp/, stale cancel
+ * requests).
  */
 #include <err.h>
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "control.h"
 #include "lease.h"
 
 #define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
@@ -31,18 +33,22 @@ cmd_recover(int argc, char **argv)
 {
 	const struct cmd *c = cli_find("recover");
 	struct spool sp;
-	int nleases = 0, njobs = 0, r, swept;
+	int nleases = 0, njobs = 0, r, swept, cancels;
 
 	if ((r = cli_no_args(c, argc, argv)) != -1)
 		return r;
 	cli_open(&sp);
 	r = lease_reclaim_dead(&sp, NULL, &nleases, &njobs);
 	swept = spool_sweep_tmp(&sp, TMP_MAX_AGE_MS);
+	cancels = control_cancel_sweep(&sp);
 	printf("reclaimed %d job%s from %d dead worker%s\n", njobs,
 	    njobs == 1 ? "" : "s", nleases, nleases == 1 ? "" : "s");
 	if (swept > 0)
 		printf("removed %d stale file%s from tmp/\n", swept,
 		    swept == 1 ? "" : "s");
+	if (cancels > 0)
+		printf("settled %d cancel request%s\n", cancels,
+		    cancels == 1 ? "" : "s");
 	spool_close(&sp);
 	if (r == -1) {
 		warnx("some leases could not be fully reclaimed; see %s/processing",

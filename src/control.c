@@ -1,5 +1,5 @@
 /*
- * control.c - hold and release, pause and resume. See control.h.
+ * control.c - hold and release, cancel, pause and resume. See control.h.
  *
  *   hold:    renameat2(pending|failed/<id>.json, hold/<id>.json, NOREPLACE)
  *            (logs follow, spool_job_move), then replace hold/<id>.json
@@ -7,6 +7,11 @@
  *            between our look and our move; look again.
  *   release: replace hold/<id>.json with state pending, next_run_at null,
  *            then renameat2(hold/<id>.json, pending/<id>.json, NOREPLACE).
+ *
+ *   cancel:  create cancel/<id>; pending or failed: hold it first; held:
+ *            replace hold/<id>.json (state dead, last_error "cancelled"),
+ *            renameat2(hold/<id>.json, dead/<id>.json, NOREPLACE), unlink
+ *            cancel/<id>; running: its worker acts on cancel/<id>.
  *
  * The rewrite happens in hold/, which only SPOOL/lock holders change, never
  * in pending/ or failed/, where a worker may rename the file away at any
@@ -27,7 +32,7 @@
 #include "crash.h"
 #include "util.h"
 
-#define MOVE_TRIES 8      /* looks before giving up on a job that keeps moving */
+#define MOVE_TRIES 8   /* looks before giving up on a job that keeps moving */
 
 /* Where is id? Its state, or -1 (errno ENOENT, EINVAL or I/O). */
 static int
@@ -99,6 +104,8 @@ control_release(struct spool *sp, const char *id, int *state)
 	return spool_job_move(sp, sp->dir[ST_HELD], sp->dir[ST_PENDING], id);
 }
 
+#define LOOK_AGAIN (-2)
+
 /* "by USER on HOST (pid N) at TIME\n" into buf. */
 static void
 who_when(char *buf, size_t n)
@@ -109,6 +116,138 @@ who_when(char *buf, size_t n)
 	snprintf(buf, n, "by %s on %s (pid %ld) at %s\n",
 	    pw != NULL ? pw->pw_name : "?", host_name(), (long)getpid(),
 	    time_format(now_ms(), when));
+}
+
+/* Is dead/<id>.json a cancelled job? */
+static int
+was_cancelled(struct spool *sp, const char *id)
+{
+	const cJSON *e;
+	char err[256];
+	struct job j;
+	int r;
+
+	if (spool_job_read(sp->dir[ST_DEAD], id, &j, err, sizeof err) == -1)
+		return 0;
+	e = cJSON_GetObjectItemCaseSensitive(j.obj, "last_error");
+	r = cJSON_IsString(e) && strcmp(e->valuestring, CONTROL_CANCELLED) == 0;
+	job_free(&j);
+	return r;
+}
+
+/* hold/<id>.json goes to dead/ as cancelled. */
+static int
+bury_held(struct spool *sp, const char *id)
+{
+	char err[256];
+	struct job j;
+	int r;
+
+	if (spool_job_read(sp->dir[ST_HELD], id, &j, err, sizeof err) == -1)
+		return -1;
+	r = spool_job_doom(sp, sp->dir[ST_HELD], &j, CONTROL_CANCELLED);
+	job_free(&j);
+	return r;
+}
+
+/* One step of control_cancel for the job found in state: CANCEL_*,
+ * LOOK_AGAIN or -1. */
+static int
+cancel_step(struct spool *sp, const char *id, int state)
+{
+	switch (state) {
+	case ST_PROCESSING:
+		return CANCEL_RUNNING;
+	case ST_DONE:
+		return CANCEL_FINISHED;
+	case ST_DEAD:
+		return was_cancelled(sp, id) ? CANCEL_DONE : CANCEL_FINISHED;
+	case ST_HELD:
+		return bury_held(sp, id) == -1 ? -1 : CANCEL_DONE;
+	default:        /* pending or failed: out of the workers' reach first */
+		if (spool_job_move(sp, sp->dir[state], sp->dir[ST_HELD],
+		    id) == -1 && errno != ENOENT)
+			return -1;
+		return LOOK_AGAIN;
+	}
+}
+
+/* Create SPOOL/cancel/<id> unless it is there. */
+static int
+request(struct spool *sp, const char *id)
+{
+	char text[512];
+
+	who_when(text, sizeof text);
+	if (spool_create(sp, sp->cancel, id, text, strlen(text)) == -1 &&
+	    errno != EEXIST)
+		return -1;
+	CRASH_POINT("cancel.after_request");
+	return 0;
+}
+
+int
+control_cancel(struct spool *sp, const char *id, int *state)
+{
+	int r = LOOK_AGAIN, requested = 0;
+
+	for (int tries = 0; r == LOOK_AGAIN && tries < MOVE_TRIES; tries++) {
+		if ((*state = locate(sp, id)) == -1)
+			return -1;
+		if (!requested && *state != ST_DONE && *state != ST_DEAD) {
+			if (request(sp, id) == -1)
+				return -1;
+			requested = 1;
+		}
+		r = cancel_step(sp, id, *state);
+	}
+	if (r == LOOK_AGAIN) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if ((r == CANCEL_DONE || r == CANCEL_FINISHED) &&
+	    control_cancel_forget(sp, id) == -1)
+		return -1;
+	return r;
+}
+
+int
+control_cancel_forget(struct spool *sp, const char *id)
+{
+	return unlinkat(sp->cancel, id, 0) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+struct sweep {
+	struct spool *sp;
+	int n;
+};
+
+static int
+sweep_request(int dirfd, const char *name, void *arg)
+{
+	struct sweep *sw = arg;
+	int lockfd, r, state;
+
+	(void)dirfd;
+	if (!id_valid(name) || (lockfd = spool_lock(sw->sp)) == -1)
+		return 0;
+	r = control_cancel(sw->sp, name, &state);
+	if (r == -1 && errno == ENOENT)
+		r = control_cancel_forget(sw->sp, name) == 0 ? CANCEL_FINISHED : -1;
+	close(lockfd);
+	if (r == CANCEL_DONE || r == CANCEL_FINISHED)
+		sw->n++;
+	return 0;
+}
+
+int
+control_cancel_sweep(struct spool *sp)
+{
+	struct sweep sw = { sp, 0 };
+
+	if (spool_each(sp->cancel, NULL, sweep_request, &sw) == -1)
+		return -1;
+	return sw.n;
 }
 
 int

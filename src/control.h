@@ -1,6 +1,6 @@
 /*
- * control.h - the operator's transitions: hold and release, pause and
- * resume.
+ * control.h - the operator's transitions: hold and release, cancel, pause
+ * and resume.
  *
  * hold/ is a state directory that no worker watches or claims from; only
  * these functions move jobs into and out of it, each under SPOOL/lock
@@ -33,6 +33,38 @@ int control_hold(struct spool *sp, const char *id, int *state);
  * (not held), EEXIST (pending/ has a job of that id), EINVAL, or I/O.
  */
 int control_release(struct spool *sp, const char *id, int *state);
+
+#define CONTROL_CANCELLED "cancelled"   /* last_error of a cancelled job */
+
+/* What control_cancel found. */
+enum {
+	CANCEL_DONE,       /* in dead/ as cancelled (now or before); no request left */
+	CANCEL_RUNNING,    /* processing: SPOOL/cancel/<id> asks its worker */
+	CANCEL_FINISHED    /* done, or dead for another reason: nothing changed */
+};
+
+/*
+ * Cancel job id (SPOOL/lock held by the caller). A job that is done or
+ * dead is left alone. Otherwise the request SPOOL/cancel/<id> is created
+ * (kept if there); then a pending or failed job is moved to hold/ (ENOENT:
+ * claimed meanwhile, look again), and a held one is rewritten there (state
+ * dead, last_error "cancelled", finished_at now) and moved to dead/, the
+ * request removed; a running one is left to its worker, which watches
+ * cancel/. *state is where the job was last found. Returns CANCEL_*, or -1:
+ * ENOENT (no such job), EINVAL, EAGAIN (it kept moving), or I/O.
+ */
+int control_cancel(struct spool *sp, const char *id, int *state);
+
+/* Remove SPOOL/cancel/<id> if it is there. 0 or -1. */
+int control_cancel_forget(struct spool *sp, const char *id);
+
+/*
+ * Act on every request in SPOOL/cancel/ whose job is not running (each
+ * under SPOOL/lock, taken here): cancel pending, failed and held jobs, drop
+ * the requests of jobs that are finished or nowhere. Returns how many
+ * requests were settled, or -1 if cancel/ cannot be read.
+ */
+int control_cancel_sweep(struct spool *sp);
 
 #define CONTROL_PAUSED "paused"     /* SPOOL/paused: the pause flag */
 

@@ -53,6 +53,8 @@ static const struct cmd commands[] = {
 	{ "hold", cmd_hold, "hold ID...", "park pending or failed jobs in hold/" },
 	{ "release", cmd_release, "release ID...",
 	  "put held jobs back in pending/" },
+	{ "cancel", cmd_cancel, "cancel ID...",
+	  "move jobs to dead/, ending a running one's processes" },
 	{ "pause", cmd_pause, "pause",
 	  "let workers finish their jobs but claim no new one" },
 	{ "resume", cmd_resume, "resume", "undo pause" },

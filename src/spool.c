@@ -171,7 +171,7 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 	int saved;
 
 	memset(sp, 0, sizeof *sp);
-	sp->root = sp->tmp = sp->journal = sp->jfd = -1;
+	sp->root = sp->tmp = sp->cancel = sp->journal = sp->jfd = -1;
 	for (int i = 0; i < ST_NSTATES; i++)
 		sp->dir[i] = -1;
 	config_defaults(&sp->cfg);
@@ -193,6 +193,10 @@ spool_open(struct spool *sp, const char *path, char *err, size_t errsz)
 	if ((sp->tmp = open_subdir(sp->root, "tmp")) == -1)
 		goto fail_errno;
 	if (check_mode(sp->tmp, path, "tmp", err, errsz) == -1)
+		goto fail;
+	if ((sp->cancel = open_subdir(sp->root, "cancel")) == -1)
+		goto fail_errno;
+	if (check_mode(sp->cancel, path, "cancel", err, errsz) == -1)
 		goto fail;
 	for (int i = 0; i < ST_NSTATES; i++) {
 		if ((sp->dir[i] = open_subdir(sp->root, state_dir(i))) == -1)
@@ -223,10 +227,12 @@ spool_close(struct spool *sp)
 		close(sp->root);
 	if (sp->tmp != -1)
 		close(sp->tmp);
+	if (sp->cancel != -1)
+		close(sp->cancel);
 	for (int i = 0; i < ST_NSTATES; i++)
 		if (sp->dir[i] != -1)
 			close(sp->dir[i]);
-	sp->root = sp->tmp = -1;
+	sp->root = sp->tmp = sp->cancel = -1;
 	for (int i = 0; i < ST_NSTATES; i++)
 		sp->dir[i] = -1;
 	journal_close(sp);
@@ -542,6 +548,7 @@ settle_move(struct spool *sp, int fromfd, struct job *job, int target)
 {
 	char why[ID_MAX + 64];
 
+	CRASH_POINT("settle.before_move");
 	if (spool_job_move(sp, fromfd, sp->dir[target], job->id) == -1) {
 		if (errno != EEXIST)
 			return -1;

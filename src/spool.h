@@ -24,6 +24,7 @@ struct spool {
 	char path[PATH_MAX];
 	int root;                 /* SPOOL/ */
 	int tmp;                  /* SPOOL/tmp/ */
+	int cancel;               /* SPOOL/cancel/: cancel requests */
 	int dir[ST_NSTATES];      /* the state directories (hold/ for held) */
 	struct config cfg;        /* as last loaded */
 	struct timespec cfg_mtime;
@@ -127,9 +128,10 @@ int spool_job_settle(struct spool *sp, int fromfd, struct job *job,
     int success);
 
 /*
- * Put job (in fromfd, never started or finished) in dead/ without an
- * attempt: rewritten with state dead, last_error why and finished_at now,
- * then moved (a duplicate id in dead/ is quarantined). 0, or -1.
+ * Put job (in fromfd) in dead/ whatever its attempts (one never started: a
+ * failed dependency, a cancel; or a cancelled attempt): rewritten with
+ * state dead, last_error why and finished_at now, then moved (a duplicate
+ * id in dead/ is quarantined). 0, or -1.
  */
 int spool_job_doom(struct spool *sp, int fromfd, struct job *job,
     const char *why);

@@ -4,7 +4,10 @@
  * One process, one job at a time. It sleeps in poll(2) on:
  *   - an inotify fd watching pending/ and failed/ (IN_MOVED_TO and
  *     IN_CLOSE_WRITE add a candidate to the index, IN_MOVED_FROM and
- *     IN_DELETE drop it, IN_Q_OVERFLOW forces a rescan);
+ *     IN_DELETE drop it, IN_Q_OVERFLOW forces a rescan), the spool root
+ *     (SPOOL/paused: claim nothing while it exists) and cancel/ (the ids
+ *     with a cancel request, kept in memory: the running one is
+ *     terminated, a claimed one goes to dead/ unstarted);
  *   - a signalfd for SIGTERM/SIGINT (graceful stop), SIGUSR1 (stop now) and
  *     SIGCHLD (the job's process exited);
  *   - while a job runs, the pipes of its stdout and stderr;
@@ -103,6 +106,8 @@ struct attempt {
 	double timeout_s;
 	int timed_out;
 	int stopped;           /* ended by stop --now */
+	int cancelled;         /* ended for a cancel request */
+	int bury;              /* recorded in dead/ as cancelled */
 	struct spawn_ctx *spawn;   /* the child's, until it is reaped */
 };
 
@@ -114,6 +119,9 @@ struct worker {
 	int ifd, wd[2];        /* watches of pending/, failed/ */
 	int wd_root;           /* watch of the spool root, for SPOOL/paused */
 	int paused;            /* SPOOL/paused exists: claim nothing */
+	int wd_cancel;         /* watch of cancel/ */
+	char (*cancels)[ID_MAX + 1];   /* the ids cancel/ holds requests for */
+	size_t ncancel, capcancel;
 	int sfd;
 	int stopping;
 	int need_rescan;
@@ -237,10 +245,98 @@ check_paused(struct worker *w)
 	w->paused = p;
 }
 
+/* Index of id in the set of cancel requests, or -1. */
+static long
+cancel_index(const struct worker *w, const char *id)
+{
+	for (size_t i = 0; i < w->ncancel; i++)
+		if (strcmp(w->cancels[i], id) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Signal the running job's group: SIGTERM now, SIGKILL after kill_grace. */
+static void
+terminate(struct worker *w, struct attempt *a)
+{
+	kill(-a->pid, SIGTERM);
+	a->kill_at = mono_ms() + (int64_t)(w->sp->cfg.kill_grace * 1000);
+}
+
+/* If a request names the running job, end it (unless it has exited: then
+ * finish() decides). */
+static void
+cancel_running(struct worker *w)
+{
+	struct attempt *a = w->run;
+
+	if (a == NULL || a->cancelled || a->exited ||
+	    cancel_index(w, a->id) == -1)
+		return;
+	a->cancelled = 1;
+	wlog(w, "%s: cancel requested: terminating its process group", a->id);
+	if (!a->stopped)
+		terminate(w, a);
+}
+
+/* A request for id appeared in cancel/. */
+static void
+cancel_add(struct worker *w, const char *id)
+{
+	char (*v)[ID_MAX + 1];
+
+	if (!id_valid(id) || cancel_index(w, id) != -1)
+		return;
+	if (w->ncancel == w->capcancel) {
+		size_t cap = w->capcancel ? w->capcancel * 2 : 8;
+
+		if ((v = reallocarray(w->cancels, cap, sizeof *v)) == NULL) {
+			wlog(w, "cancel request %s: %s", id, strerror(errno));
+			return;
+		}
+		w->cancels = v;
+		w->capcancel = cap;
+	}
+	strlcpy(w->cancels[w->ncancel++], id, ID_MAX + 1);
+	cancel_running(w);
+}
+
+/* The request for id left cancel/. */
+static void
+cancel_drop(struct worker *w, const char *id)
+{
+	long i = cancel_index(w, id);
+
+	if (i != -1 && (size_t)i != --w->ncancel)
+		memcpy(w->cancels[i], w->cancels[w->ncancel], ID_MAX + 1);
+}
+
+/* Job id is recorded: a request for it is settled and removed. */
+static void
+cancel_settled(struct worker *w, const char *id)
+{
+	if (w->ncancel == 0 || cancel_index(w, id) == -1)
+		return;
+	if (control_cancel_forget(w->sp, id) == -1)
+		wlog(w, "cannot remove cancel/%s: %s", id, strerror(errno));
+	cancel_drop(w, id);
+}
+
+static int
+cancel_scan_one(int dirfd, const char *name, void *arg)
+{
+	(void)dirfd;
+	cancel_add(arg, name);
+	return 0;
+}
+
 static void
 rescan(struct worker *w)
 {
 	check_paused(w);
+	w->ncancel = 0;
+	if (spool_each(w->sp->cancel, NULL, cancel_scan_one, w) == -1)
+		wlog(w, "cannot read cancel/: %s", strerror(errno));
 	w->gen++;
 	for (int i = 0; i < 2; i++)
 		if (spool_each(w->sp->dir[watched[i]], ".json", rescan_one, w) == -1)
@@ -293,7 +389,7 @@ retain_step(struct worker *w)
 static void
 housekeeping(struct worker *w)
 {
-	int nl = 0, nj = 0;
+	int nl = 0, nj = 0, n;
 
 	if (!lease_check(w->sp, &w->lease))
 		wlog(w, "warning: our lease directory was moved or replaced");
@@ -304,6 +400,8 @@ housekeeping(struct worker *w)
 		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
 	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
 	journal_compact(w->sp, now_ms(), JOURNAL_KEEP_MS);
+	if (w->ncancel > 0 && (n = control_cancel_sweep(w->sp)) > 0)
+		wlog(w, "settled %d stale cancel request(s)", n);
 	retain_start(w);
 	w->next_reclaim = mono_ms() + RECLAIM_MS;
 }
@@ -359,6 +457,13 @@ on_inotify(struct worker *w)
 			if (ev->wd == w->wd_root) {
 				if (strcmp(ev->name, CONTROL_PAUSED) == 0)
 					check_paused(w);
+				continue;
+			}
+			if (ev->wd == w->wd_cancel) {
+				if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+					cancel_add(w, ev->name);
+				else
+					cancel_drop(w, ev->name);
 				continue;
 			}
 			if (depwatch_owns(&w->dw, ev->wd)) {
@@ -846,13 +951,29 @@ hold(struct worker *w, struct attempt *a, int kind)
 	    "put it back", strerror(saved), a->tries, (long long)delay / 1000);
 }
 
+/* Record the finished (or cancelled) job: move it from our lease to
+ * done/, failed/ or dead/, or to dead/ as cancelled. 0 or -1. */
+static int
+record(struct worker *w, struct attempt *a)
+{
+	int r = a->bury ? spool_job_doom(w->sp, w->lease.dirfd, &a->job,
+	    CONTROL_CANCELLED) : spool_job_settle(w->sp, w->lease.dirfd,
+	    &a->job, a->success);
+
+	if (r == -1)
+		return -1;
+	if (a->bury)
+		wlog(w, "%s: cancelled: moved to dead/", a->id);
+	cancel_settled(w, a->id);
+	return 0;
+}
+
 /* Try the held job's step again. */
 static void
 retry_held(struct worker *w)
 {
 	struct attempt *a = w->held;
-	int r = a->held == HOLD_SETTLE ? spool_job_settle(w->sp,
-	    w->lease.dirfd, &a->job, a->success) : give_back(w, a);
+	int r = a->held == HOLD_SETTLE ? record(w, a) : give_back(w, a);
 
 	w->held = NULL;
 	if (r == -1) {
@@ -984,6 +1105,21 @@ deps_gate(struct worker *w, struct attempt *a)
 	return 0;
 }
 
+/* If the claimed job has a cancel request, put it in dead/ unstarted (or
+ * hold it if that fails) and return 1; else 0. */
+static int
+bury_unstarted(struct worker *w, struct attempt *a)
+{
+	if (cancel_index(w, a->id) == -1)
+		return 0;
+	a->bury = 1;
+	if (record(w, a) == -1)
+		hold(w, a, HOLD_SETTLE);
+	else
+		attempt_free(a);
+	return 1;
+}
+
 /* Claim the best ready job and start it. Returns 1 if one runs. */
 static int
 claim_next(struct worker *w)
@@ -1017,6 +1153,7 @@ claim_next(struct worker *w)
 			continue;
 		}
 		if ((a = take(w, from, name, id)) == NULL ||
+		    (w->ncancel > 0 && bury_unstarted(w, a)) ||
 		    (deps_apply(&a->job) && !deps_gate(w, a))) {
 			if (w->held != NULL)
 				return 0;
@@ -1126,7 +1263,7 @@ finish(struct worker *w)
 		;
 	end = now_ms();
 	w->run = NULL;
-	if (a->stopped) {
+	if (a->stopped && !a->cancelled) {
 		put_back(w, a);
 		wlog(w, "%s: stopped, put back in pending/", a->job.id);
 	} else if (record_outcome(a, status, &success) == -1 ||
@@ -1136,9 +1273,11 @@ finish(struct worker *w)
 		wlog(w, "%s: cannot record the result: %s (left in the lease)",
 		    a->job.id, strerror(errno));
 	else {
+		/* A request that came after the exit: a failure is final. */
 		a->success = success;
-		if (spool_job_settle(w->sp, w->lease.dirfd, &a->job,
-		    success) == -1) {
+		a->bury = a->cancelled || (!success && w->ncancel > 0 &&
+		    cancel_index(w, a->id) != -1);
+		if (record(w, a) == -1) {
 			hold(w, a, HOLD_SETTLE);
 			a = NULL;
 		}
@@ -1146,14 +1285,6 @@ finish(struct worker *w)
 	w->lease_busy = 1;      /* recorded as idle only if no job follows */
 	if (a != NULL)
 		attempt_free(a);
-}
-
-/* Signal the running job's group: SIGTERM now, SIGKILL after kill_grace. */
-static void
-terminate(struct worker *w, struct attempt *a)
-{
-	kill(-a->pid, SIGTERM);
-	a->kill_at = mono_ms() + (int64_t)(w->sp->cfg.kill_grace * 1000);
 }
 
 /* Has the running job's process exited? It stays a zombie (WNOWAIT), so
@@ -1192,7 +1323,8 @@ on_signal(struct worker *w)
 			w->stopping = STOP_NOW;
 			if (w->run != NULL && !w->run->stopped) {
 				w->run->stopped = 1;
-				terminate(w, w->run);
+				if (!w->run->cancelled)
+					terminate(w, w->run);
 			}
 		} else if (w->stopping == STOP_NONE)
 			w->stopping = STOP_GRACEFUL;
@@ -1282,7 +1414,8 @@ setup(struct worker *w)
 {
 	static const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE |
 	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
-	/* the root: names come and go there only by operators' commands */
+	/* the root and cancel/: names come and go there only by operators'
+	 * commands */
 	static const uint32_t root_mask = IN_MOVED_TO | IN_CREATE |
 	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
 	char path[PATH_MAX + 16];
@@ -1290,7 +1423,9 @@ setup(struct worker *w)
 	if (setup_signals(w) == -1 ||
 	    (w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
 	    (w->wd_root = inotify_add_watch(w->ifd, w->sp->path,
-	    root_mask)) == -1)
+	    root_mask)) == -1 ||
+	    fmt_checked(path, sizeof path, "%s/cancel", w->sp->path) == -1 ||
+	    (w->wd_cancel = inotify_add_watch(w->ifd, path, root_mask)) == -1)
 		return -1;
 	depwatch_init(&w->dw, w->sp, &w->ix, w->ifd);
 	for (int i = 0; i < 2; i++) {
@@ -1304,6 +1439,8 @@ setup(struct worker *w)
 	journal_worker(w->sp, JE_START, w->lease.id);
 	housekeeping(w);
 	rescan(w);
+	if (w->ncancel > 0 && control_cancel_sweep(w->sp) > 0)
+		wlog(w, "settled stale cancel requests");
 	return 0;
 }
 
@@ -1328,6 +1465,7 @@ teardown(struct worker *w)
 	if (w->retaining)
 		purge_end(&w->retain);
 	index_free(&w->ix);
+	free(w->cancels);
 	notify_close(&w->notify);
 	if (w->ifd != -1)
 		close(w->ifd);
