@@ -1414,16 +1414,16 @@ setup(struct worker *w)
 {
 	static const uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE |
 	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
-	/* the root and cancel/: names come and go there only by operators'
-	 * commands */
+	/* the root (as "ROOT/.": the spool path may be a symlink) and cancel/:
+	 * names come and go there only by operators' commands */
 	static const uint32_t root_mask = IN_MOVED_TO | IN_CREATE |
 	    IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
 	char path[PATH_MAX + 16];
 
 	if (setup_signals(w) == -1 ||
 	    (w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
-	    (w->wd_root = inotify_add_watch(w->ifd, w->sp->path,
-	    root_mask)) == -1 ||
+	    fmt_checked(path, sizeof path, "%s/.", w->sp->path) == -1 ||
+	    (w->wd_root = inotify_add_watch(w->ifd, path, root_mask)) == -1 ||
 	    fmt_checked(path, sizeof path, "%s/cancel", w->sp->path) == -1 ||
 	    (w->wd_cancel = inotify_add_watch(w->ifd, path, root_mask)) == -1)
 		return -1;

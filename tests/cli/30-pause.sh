@@ -102,4 +102,16 @@ check "the worker is gone" dead_pid "${WPIDS[0]}"
 check "s1 still pending" in_state s1 pending
 check "no lease left" dirs_empty "$SPOOL/processing"
 
+# --- a spool reached through a symbolic link ----------------------------------
+ln -s "$SPOOL" "$TEST_DIR/link"
+touch go2         # s1, still pending, may run now
+q resume >/dev/null 2>&1
+QUEUECTL_SPOOL=$TEST_DIR/link fg_worker
+check "a worker starts on a spool path that is a symlink" alive "$FG_PID"
+QUEUECTL_SPOOL=$TEST_DIR/link q pause >/dev/null
+wait_for 30 "and sees the pause" bash -c "[ \$(grep -c 'spool paused' '$log') -ge $((npaused + 3)) ]"
+q resume >/dev/null
+runq enqueue --id l1 "echo l1"
+wait_for 30 "and runs jobs after resume" in_state l1 done
+
 done_testing
