@@ -952,14 +952,19 @@ hold(struct worker *w, struct attempt *a, int kind)
 }
 
 /* Record the finished (or cancelled) job: move it from our lease to
- * done/, failed/ or dead/, or to dead/ as cancelled. 0 or -1. */
+ * done/, failed/ or dead/, or to dead/ as cancelled. A failure with a
+ * cancel request (one that came after the exit, or while the job was held)
+ * is final. 0 or -1. */
 static int
 record(struct worker *w, struct attempt *a)
 {
-	int r = a->bury ? spool_job_doom(w->sp, w->lease.dirfd, &a->job,
+	int r;
+
+	if (!a->success && w->ncancel > 0 && cancel_index(w, a->id) != -1)
+		a->bury = 1;
+	r = a->bury ? spool_job_doom(w->sp, w->lease.dirfd, &a->job,
 	    CONTROL_CANCELLED) : spool_job_settle(w->sp, w->lease.dirfd,
 	    &a->job, a->success);
-
 	if (r == -1)
 		return -1;
 	if (a->bury)
@@ -1273,10 +1278,8 @@ finish(struct worker *w)
 		wlog(w, "%s: cannot record the result: %s (left in the lease)",
 		    a->job.id, strerror(errno));
 	else {
-		/* A request that came after the exit: a failure is final. */
 		a->success = success;
-		a->bury = a->cancelled || (!success && w->ncancel > 0 &&
-		    cancel_index(w, a->id) != -1);
+		a->bury = a->cancelled;
 		if (record(w, a) == -1) {
 			hold(w, a, HOLD_SETTLE);
 			a = NULL;

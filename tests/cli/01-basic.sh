@@ -11,7 +11,7 @@ runq init
 rc_is 0 "init exits 0"
 like "$out" "$(basename "$SPOOL")\$" "init prints the spool path"
 is "$(stat -c %a "$SPOOL")" 700 "spool root has mode 0700"
-for d in tmp pending processing done failed dead hold; do
+for d in tmp cancel pending processing done failed dead hold; do
 	if [ -d "$SPOOL/$d" ] && [ ! -L "$SPOOL/$d" ]; then
 		is "$(stat -c %a "$SPOOL/$d")" 700 "init creates $d/ with mode 0700"
 	else

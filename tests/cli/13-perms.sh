@@ -67,7 +67,7 @@ rm -rf "$TEST_DIR/um"
 run bash -c "umask 000; '$QUEUECTL' --spool '$TEST_DIR/um' init"
 rc_is 0 "init with umask 000"
 is "$(stat -c %a "$TEST_DIR/um")" 700 "umask 000: spool root 0700"
-for d in tmp pending processing done failed dead hold; do
+for d in tmp cancel pending processing done failed dead hold; do
 	is "$(stat -c %a "$TEST_DIR/um/$d" 2>/dev/null)" 700 "umask 000: $d/ 0700"
 done
 run bash -c "umask 000; '$QUEUECTL' --spool '$TEST_DIR/um' enqueue --id m1 'echo x'"

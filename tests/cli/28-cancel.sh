@@ -118,6 +118,31 @@ check "no request is left in cancel/" dirs_empty "$SPOOL/cancel"
 check "hold/ is empty" dirs_empty "$SPOOL/hold"
 check "no job is left in a lease" bash -c "! ls '$SPOOL'/processing/*/*.json 2>/dev/null | grep -q ."
 
+# --- a request while the worker retries recording a failure (fault shim) ------
+FAULT_SO=$TEST_DIR/fault.so
+FLAG=$TEST_DIR/fault.flag
+if cc -shared -fPIC -o "$FAULT_SO" "$TOP/tests/fault/fault.c" -ldl 2>/dev/null; then
+	q worker stop --now >/dev/null 2>&1
+	touch "$FLAG"
+	export LD_PRELOAD=$FAULT_SO QUEUECTL_FAULT=rename:EIO \
+		QUEUECTL_FAULT_PATH=/failed/ QUEUECTL_FAULT_FLAG=$FLAG
+	old_asan=${ASAN_OPTIONS:-}
+	export ASAN_OPTIONS=${old_asan:+$old_asan:}verify_asan_link_order=0
+	fg_worker
+	unset LD_PRELOAD QUEUECTL_FAULT QUEUECTL_FAULT_PATH QUEUECTL_FAULT_FLAG
+	export ASAN_OPTIONS=$old_asan
+	q enqueue --id g1 --max-retries 3 "exit 4" >/dev/null
+	wait_for 30 "the worker cannot move g1 to failed/ and keeps it" \
+		grep -q "g1: cannot record the result" "$TEST_DIR/fg-worker.log"
+	touch "$SPOOL/cancel/g1"
+	wait_until 5 grep -q "g1: cannot record the result.*try 2" "$TEST_DIR/fg-worker.log"
+	rm -f "$FLAG"
+	wait_for 30 "once it can, the held failure goes to dead/ as cancelled, not to failed/" cancelled g1 1
+	q worker stop --now >/dev/null 2>&1
+else
+	skip "no C compiler for the fault shim"
+fi
+
 # --- crash points (test build) ------------------------------------------------
 case $QUEUECTL in *asan*) CQ=$QUEUECTL ;; *) CQ=${CRASH_QUEUECTL:-} ;; esac
 case $CQ in /*) ;; ?*) CQ=$TOP/$CQ ;; esac
