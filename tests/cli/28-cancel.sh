@@ -78,6 +78,30 @@ check "cancel took at least kill_grace (1 s): $((t1 - t0)) ms" test $((t1 - t0))
 check "no process of t1 is left" no_procs "term-$MARK"
 check "the worker is still alive" alive "$FG_PID"
 
+# --- a worker that cannot act in time: exit 75, the request stays -------------
+q enqueue --id s1 "sh -c 'sleep 300; : stop-$MARK'" >/dev/null
+wait_for 30 "s1 runs" procs "stop-$MARK"
+kill -STOP "$FG_PID"
+runq cancel s1
+rc_is 75 "cancel gives up after kill_grace + 5 s while the worker is stopped"
+like "$err" "still running" "and says the job still runs"
+check "the request stays" exists "$SPOOL/cancel/s1"
+kill -CONT "$FG_PID"
+wait_for 30 "the worker, continued, acts on the request" cancelled s1 1
+check "no process of s1 is left" no_procs "stop-$MARK"
+
+# --- the job of a dead worker: cancel reclaims the lease first ---------------
+q enqueue --id k1 --max-retries 3 "sh -c 'sleep 300; : dead-$MARK'" >/dev/null
+wait_for 30 "k1 runs" procs "dead-$MARK"
+kill -9 "$FG_PID"
+wait "$FG_PID" 2>/dev/null
+runq cancel k1
+rc_is 0 "cancel of the job of a worker killed with -9"
+check "k1 cancelled (the interrupted attempt counted)" cancelled k1 1
+check "its orphaned process group is gone" no_procs "dead-$MARK"
+check "the dead lease is gone" dirs_empty "$SPOOL/processing"
+fg_worker
+
 # --- what cannot be cancelled ----------------------------------------------------
 q enqueue --id d1 true >/dev/null
 wait_for 30 "d1 is done" in_state d1 done
