@@ -33,7 +33,7 @@ failed(const char *verb, const char *id, int state, int e)
 {
 	switch (e) {
 	case EINVAL:
-		warnx("invalid id: %s", id);
+		warnx("%s: cannot %s: its file is not a valid job", id, verb);
 		return EX_DATAERR_;
 	case ENOENT:
 		warnx("%s: no such job", id);
@@ -77,8 +77,10 @@ control_one(struct spool *sp, const char *verb, control_fn fn,
 {
 	int r, state = -1;
 
-	if (!id_valid(id))
-		return failed(verb, id, state, EINVAL);
+	if (!id_valid(id)) {
+		warnx("invalid id: %s", id);
+		return EX_DATAERR_;
+	}
 	if ((r = locked(sp, fn, id, &state)) == -1)
 		return failed(verb, id, state, errno);
 	if (r == 1)
@@ -163,8 +165,10 @@ cancel_one(struct spool *sp, const char *verb, control_fn fn,
 {
 	int r, state = -1, ran = 0;
 
-	if (!id_valid(id))
-		return failed(verb, id, state, EINVAL);
+	if (!id_valid(id)) {
+		warnx("invalid id: %s", id);
+		return EX_DATAERR_;
+	}
 	if ((r = locked(sp, fn, id, &state)) == CANCEL_RUNNING) {
 		ran = 1;
 		r = cancel_wait(sp, id, &state);

@@ -64,6 +64,21 @@ restate(struct spool *sp, int dirfd, const char *id, int st, int clear_next)
 	return r;
 }
 
+/* Move id from pending/ or failed/ (state) to hold/ if its file is a
+ * valid job (an invalid one is left for a worker to quarantine: EINVAL).
+ * 0, or -1 (ENOENT: it moved meanwhile). */
+static int
+to_hold(struct spool *sp, int state, const char *id)
+{
+	char err[256];
+	struct job j;
+
+	if (spool_job_read(sp->dir[state], id, &j, err, sizeof err) == -1)
+		return -1;
+	job_free(&j);
+	return spool_job_move(sp, sp->dir[state], sp->dir[ST_HELD], id);
+}
+
 int
 control_hold(struct spool *sp, const char *id, int *state)
 {
@@ -76,8 +91,7 @@ control_hold(struct spool *sp, const char *id, int *state)
 			errno = EBUSY;
 			return -1;
 		}
-		if (spool_job_move(sp, sp->dir[*state], sp->dir[ST_HELD],
-		    id) == -1) {
+		if (to_hold(sp, *state, id) == -1) {
 			if (errno == ENOENT)
 				continue;
 			return -1;
@@ -165,8 +179,7 @@ cancel_step(struct spool *sp, const char *id, int state)
 	case ST_HELD:
 		return bury_held(sp, id) == -1 ? -1 : CANCEL_DONE;
 	default:        /* pending or failed: out of the workers' reach first */
-		if (spool_job_move(sp, sp->dir[state], sp->dir[ST_HELD],
-		    id) == -1 && errno != ENOENT)
+		if (to_hold(sp, state, id) == -1 && errno != ENOENT)
 			return -1;
 		return LOOK_AGAIN;
 	}

@@ -20,7 +20,8 @@
  * caller. *state is where the job was found. Returns 0 (held now), 1 (it
  * was held already), or -1: ENOENT (no such job), EBUSY (its state cannot
  * be held: processing, done, dead), EAGAIN (it kept moving between the
- * look and the move), EINVAL (invalid id), or an I/O error.
+ * look and the move), EINVAL (invalid id, or a file that is not a valid
+ * job: left where it is, for a worker to quarantine), or an I/O error.
  */
 int control_hold(struct spool *sp, const char *id, int *state);
 
@@ -51,7 +52,8 @@ enum {
  * dead, last_error "cancelled", finished_at now) and moved to dead/, the
  * request removed; a running one is left to its worker, which watches
  * cancel/. *state is where the job was last found. Returns CANCEL_*, or -1:
- * ENOENT (no such job), EINVAL, EAGAIN (it kept moving), or I/O.
+ * ENOENT (no such job), EINVAL (as for control_hold), EAGAIN (it kept
+ * moving), or I/O.
  */
 int control_cancel(struct spool *sp, const char *id, int *state);
 

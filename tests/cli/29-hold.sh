@@ -21,6 +21,15 @@ rc_is 0 "hold of a held job succeeds"
 like "$err" "already held" "and says it was held already"
 is "$out" "" "and prints no id"
 
+printf '{"not-a-command": 1}\n' >"$SPOOL/pending/bad.json"
+runq hold bad
+rc_is 65 "hold of a file that is not a valid job: 65"
+like "$err" "not a valid job" "and says why"
+check "the file stays in pending/ (for a worker to quarantine)" exists "$SPOOL/pending/bad.json"
+rm -f "$SPOOL/pending/bad.json"
+runq hold ../x
+like "$err" "invalid id: ../x" "an invalid id is named as such"
+
 # --- enqueue --hold; a worker claims neither -------------------------------
 runq enqueue --hold --id h1 "echo h1 >> ran.txt"
 rc_is 0 "enqueue --hold"
