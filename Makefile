@@ -90,8 +90,11 @@ memcheck: deps queuectl
 chaos: queuectl
 	@QUEUECTL=./queuectl bash tests/chaos.sh
 
-check-multihost: queuectl
-	@bash tests/multihost/smoke.sh
+check-multihost: queuectl build/test/queuectl
+	@r=0; bash tests/multihost/smoke.sh || exit 1; \
+	QUEUECTL=./queuectl bash tests/multihost/run.sh || r=1; \
+	QUEUECTL=./queuectl CRASH_QUEUECTL=build/test/queuectl \
+	    bash tests/multihost/core.sh || r=1; exit $$r
 
 fuzz:
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash tests/fuzz/run.sh
