@@ -10,7 +10,7 @@ spool_is_empty() {
 	local f
 	f=$(find "$SPOOL" -mindepth 1 ! -path "$SPOOL/config" ! -path "$SPOOL/lock" ! -path "$SPOOL/worker.log" \
 		! -path "$SPOOL/tmp" ! -path "$SPOOL/pending" ! -path "$SPOOL/processing" \
-		! -path "$SPOOL/done" ! -path "$SPOOL/failed" ! -path "$SPOOL/dead" ! -path "$SPOOL/hold")
+		! -path "$SPOOL/done" ! -path "$SPOOL/failed" ! -path "$SPOOL/dead" ! -path "$SPOOL/hold" ! -path "$SPOOL/cancel")
 	[ -z "$f" ] || {
 		echo "unexpected: $f"
 		return 1
