@@ -40,9 +40,9 @@ BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd)
 endif
 
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-QCFLAGS  = -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(WERROR) \
+QCFLAGS  = -std=c11 -pthread -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(WERROR) \
            $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LIBS     = $(shell $(PKG_CONFIG) --libs libcjson) $(BSD_LIBS) -lm
+LIBS     = $(shell $(PKG_CONFIG) --libs libcjson) $(BSD_LIBS) -lm -pthread
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 

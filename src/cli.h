@@ -98,6 +98,16 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/*
+ * The warnings about the multi-host settings of sp (config_timing_warnings
+ * for the spool's filesystem): up to max of them into warn; returns how
+ * many. *network and *fs (either may be NULL) get the filesystem's kind
+ * and name (fs_probe). cmd_doctor.c; status shows them too.
+ */
+int cli_settings_warnings(struct spool *sp, int *network, const char **fs,
+    char warn[][CONFIG_WARN_MAX], int max);
 
 /* The command table (main.c), for usage texts. */
 const struct cmd *cli_find(const char *name);

@@ -40,11 +40,36 @@ avg_one(int dirfd, const char *name, void *arg)
 	return 0;
 }
 
+/* One worker of status --json. */
+static cJSON *
+worker_json(const struct lease_info *li)
+{
+	cJSON *w = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(w, "id", li->id);
+	cJSON_AddNumberToObject(w, "pid", (double)li->pid);
+	if (li->job[0] != '\0')
+		cJSON_AddStringToObject(w, "job", li->job);
+	else
+		cJSON_AddNullToObject(w, "job");
+	cJSON_AddStringToObject(w, "host", li->host);
+	if (li->fs[0] != '\0')
+		cJSON_AddStringToObject(w, "fs", li->fs);
+	else
+		cJSON_AddNullToObject(w, "fs");
+	cJSON_AddStringToObject(w, "watch", li->poll_ms > 0 ? "inotify+poll" :
+	    "inotify");
+	cJSON_AddNumberToObject(w, "poll_interval", li->poll_ms / 1000.0);
+	return w;
+}
+
 static cJSON *
 status_json(struct spool *sp, long counts[], struct lease_info *li, int n,
     struct avg *a)
 {
-	cJSON *doc = cJSON_CreateObject(), *jobs, *ws, *w;
+	char warn[4][CONFIG_WARN_MAX];
+	cJSON *doc = cJSON_CreateObject(), *jobs, *ws, *wa;
+	int nw = cli_settings_warnings(sp, NULL, NULL, warn, 4);
 
 	cJSON_AddStringToObject(doc, "spool", sp->path);
 	jobs = cJSON_AddObjectToObject(doc, "jobs");
@@ -52,23 +77,30 @@ status_json(struct spool *sp, long counts[], struct lease_info *li, int n,
 		cJSON_AddNumberToObject(jobs, state_name(s), (double)counts[s]);
 	cJSON_AddBoolToObject(doc, "paused", control_paused(sp, NULL, 0));
 	ws = cJSON_AddArrayToObject(doc, "workers");
-	for (int i = 0; i < n; i++) {
-		if (!li[i].alive)
-			continue;
-		w = cJSON_CreateObject();
-		cJSON_AddStringToObject(w, "id", li[i].id);
-		cJSON_AddNumberToObject(w, "pid", (double)li[i].pid);
-		if (li[i].job[0] != '\0')
-			cJSON_AddStringToObject(w, "job", li[i].job);
-		else
-			cJSON_AddNullToObject(w, "job");
-		cJSON_AddItemToArray(ws, w);
-	}
+	for (int i = 0; i < n; i++)
+		if (li[i].alive)
+			cJSON_AddItemToArray(ws, worker_json(&li[i]));
 	if (a->n > 0)
 		cJSON_AddNumberToObject(doc, "avg_duration_ms", a->sum / a->n);
 	else
 		cJSON_AddNullToObject(doc, "avg_duration_ms");
+	wa = cJSON_AddArrayToObject(doc, "warnings");
+	for (int i = 0; i < nw; i++)
+		cJSON_AddItemToArray(wa, cJSON_CreateString(warn[i]));
 	return doc;
+}
+
+/* The settings warnings (queuectl doctor tells more). */
+static void
+status_warnings(struct spool *sp)
+{
+	char warn[4][CONFIG_WARN_MAX];
+	int n = cli_settings_warnings(sp, NULL, NULL, warn, 4);
+
+	for (int i = 0; i < n; i++)
+		printf("warning: %s\n", warn[i]);
+	if (n > 0)
+		printf("(see 'queuectl doctor')\n");
 }
 
 static void
@@ -92,10 +124,16 @@ status_text(struct spool *sp, long counts[], struct lease_info *li, int n,
 			continue;
 		printf("  %s  pid %ld  ", li[i].id, (long)li[i].pid);
 		if (li[i].job[0] != '\0')
-			printf("running %s for %.1f s\n", li[i].job,
+			printf("running %s for %.1f s", li[i].job,
 			    (double)(now_ms() - li[i].job_started_at) / 1000);
 		else
-			printf("idle\n");
+			printf("idle");
+		if (li[i].poll_ms > 0)
+			printf("  (%s: inotify + poll every %g s)\n", li[i].fs,
+			    li[i].poll_ms / 1000.0);
+		else
+			printf("  (%s: inotify)\n", li[i].fs[0] != '\0' ?
+			    li[i].fs : "?");
 	}
 	if (dead > 0)
 		printf("dead leases: %d (reclaimed by the next worker or "
@@ -105,6 +143,7 @@ status_text(struct spool *sp, long counts[], struct lease_info *li, int n,
 		    a->sum / a->n, a->n);
 	else
 		printf("average duration: -\n");
+	status_warnings(sp);
 }
 
 int

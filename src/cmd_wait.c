@@ -3,11 +3,13 @@
  * queuectl wait, queuectl logs (-f, --attempt) and the waiting half of
  * enqueue --wait.
  *
- * Nothing here polls: a watcher sets inotify watches on the state
- * directories (and on a job's lease while its log is not there yet, and on
- * the log's inode once it is open) before it looks for the job, then sleeps
- * until an event names the job or the log grows. The protocol it relies on
- * is spool-layout/README.md, "watching a job".
+ * A watcher sets inotify watches on the state directories (and on a job's
+ * lease while its log is not there yet, and on the log's inode once it is
+ * open) before it looks for the job, then sleeps until an event names the
+ * job or the log grows. On a network or FUSE filesystem, where inotify
+ * sees only this host's changes, it also looks again every poll_interval
+ * (config; as workers do). The protocol it relies on is
+ * spool-layout/README.md, "watching a job".
  */
 #include <err.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fsinfo.h"
 #include "util.h"
 
 #define LOOK_TRIES 5       /* looks before a job missed by spool_find is gone */
@@ -72,6 +75,7 @@ struct watcher {
 	int ifd;
 	int wd[ST_NSTATES];     /* -1 for processing/ */
 	int lease_wd;           /* the lease watched, or -1 */
+	long long poll_ms;      /* look again this often; 0: inotify only */
 };
 
 #define DIR_EVENTS (IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
@@ -94,6 +98,11 @@ watch_fd(struct watcher *w, int fd, uint32_t mask)
 static int
 watch_open(struct watcher *w, struct spool *sp)
 {
+	struct config_timing t;
+	int network = fs_probe(sp->root, NULL);
+
+	config_timing(&sp->cfg, network == 1, &t);
+	w->poll_ms = t.poll_ms;
 	w->lease_wd = -1;
 	if ((w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		return -1;
@@ -131,8 +140,9 @@ watch_lease(struct watcher *w, int fd)
 /*
  * Sleep until an event comes or timeout_ms pass (-1: no limit), then call
  * fn(wd, mask, name, arg) for each event ("" when it names no entry; wd -1
- * for a queue overflow, after which anything may have happened). Returns
- * 1 if events came, 0 on timeout, -1 with errno set.
+ * for a queue overflow, or when w->poll_ms passed first: anything may have
+ * happened). Returns 1 if events came (or the poll period passed), 0 on
+ * timeout, -1 with errno set.
  */
 static int
 watch_wait(struct watcher *w, int timeout_ms,
@@ -141,11 +151,19 @@ watch_wait(struct watcher *w, int timeout_ms,
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd p = { .fd = w->ifd, .events = POLLIN };
 	const struct inotify_event *ev;
+	int r, ms = timeout_ms, polled = 0;
 	ssize_t n;
-	int r;
 
-	while ((r = poll(&p, 1, timeout_ms)) == -1 && errno == EINTR)
+	if (w->poll_ms > 0 && (ms < 0 || ms > w->poll_ms)) {
+		ms = (int)w->poll_ms;
+		polled = 1;
+	}
+	while ((r = poll(&p, 1, ms)) == -1 && errno == EINTR)
 		;
+	if (r == 0 && polled) {
+		fn(-1, 0, "", arg);
+		return 1;
+	}
 	if (r <= 0)
 		return r;
 	while ((n = read(w->ifd, buf, sizeof buf)) > 0) {

@@ -2,6 +2,7 @@
  * config.c - parsing and formatting of SPOOL/config. See config.h.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@
 
 const char *const config_keys[] = {
 	"max_retries", "backoff_base", "backoff_max", "timeout", "kill_grace",
-	"log_max_bytes", "sync", "min_free", "keep_done", "keep_dead"
+	"log_max_bytes", "sync", "min_free", "keep_done", "keep_dead",
+	"poll_interval", "lease_check", "lease_timeout", "lock_failover"
 };
 const size_t config_nkeys = sizeof config_keys / sizeof *config_keys;
 
@@ -36,6 +38,10 @@ config_defaults(struct config *c)
 	c->min_free = 1;
 	c->keep_done = -1;
 	c->keep_dead = -1;
+	c->poll_interval = CONFIG_AUTO;
+	c->lease_check = CONFIG_AUTO;
+	c->lease_timeout = CONFIG_AUTO;
+	c->lock_failover = 42;
 }
 
 const char *
@@ -132,6 +138,44 @@ boolean(const char *s, int *v)
 	return -1;
 }
 
+/* Set a multi-host key (canonical k): 1 if k is one (*range is then NULL,
+ * or the accepted range when value is bad), 0 if it is not. */
+static int
+multihost_value(struct config *c, const char *k, const char *value,
+    const char **range)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		double lo, hi;
+		int can_auto;
+		const char *range;
+	} keys[] = {
+		{ "poll_interval", offsetof(struct config, poll_interval), 0, 3600,
+		  1, "auto, or a number of seconds from 0 (off) to 3600" },
+		{ "lease_check", offsetof(struct config, lease_check), 0.1, 3600,
+		  1, "auto, or a number of seconds from 0.1 to 3600" },
+		{ "lease_timeout", offsetof(struct config, lease_timeout), 0.2,
+		  86400, 1, "auto, or a number of seconds from 0.2 to 86400" },
+		{ "lock_failover", offsetof(struct config, lock_failover), 1,
+		  86400, 0, "a number of seconds from 1 to 86400" },
+	};
+
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		double *dst = (double *)(void *)((char *)c + keys[i].off);
+
+		if (strcmp(k, keys[i].key) != 0)
+			continue;
+		*range = NULL;
+		if (keys[i].can_auto && strcmp(value, "auto") == 0)
+			*dst = CONFIG_AUTO;
+		else if (number(value, keys[i].lo, keys[i].hi, dst) == -1)
+			*range = keys[i].range;
+		return 1;
+	}
+	return 0;
+}
+
 int
 config_set_value(struct config *c, const char *key, const char *value,
     char *err, size_t errsz)
@@ -151,7 +195,9 @@ config_set_value(struct config *c, const char *key, const char *value,
 			snprintf(err + n, errsz - (size_t)n, ")");
 		return -1;
 	}
-	if (strcmp(k, "max_retries") == 0) {
+	if (multihost_value(c, k, value, &range))
+		;
+	else if (strcmp(k, "max_retries") == 0) {
 		if (number(value, 0, RETRIES_LIMIT, &d) == 0 && d == floor(d))
 			c->max_retries = (long)d;
 		else
@@ -203,10 +249,28 @@ fmt_double(char *buf, size_t n, double v)
 	return r;
 }
 
+/* The value of a multi-host key k into *d: 1, or 0 if k is not one. */
+static int
+multihost_get(const struct config *c, const char *k, double *d)
+{
+	if (strcmp(k, "poll_interval") == 0)
+		*d = c->poll_interval;
+	else if (strcmp(k, "lease_check") == 0)
+		*d = c->lease_check;
+	else if (strcmp(k, "lease_timeout") == 0)
+		*d = c->lease_timeout;
+	else if (strcmp(k, "lock_failover") == 0)
+		*d = c->lock_failover;
+	else
+		return 0;
+	return 1;
+}
+
 int
 config_get_value(const struct config *c, const char *key, char *buf, size_t n)
 {
 	const char *k = config_key_canonical(key);
+	double secs;
 	int r;
 
 	if (k == NULL) {
@@ -227,6 +291,9 @@ config_get_value(const struct config *c, const char *key, char *buf, size_t n)
 		r = snprintf(buf, n, "%lld", c->log_max_bytes);
 	else if (strcmp(k, "min_free") == 0)
 		r = fmt_double(buf, n, c->min_free);
+	else if (multihost_get(c, k, &secs))
+		r = secs == CONFIG_AUTO ? snprintf(buf, n, "auto") :
+		    fmt_double(buf, n, secs);
 	else if (strcmp(k, "keep_done") == 0 || strcmp(k, "keep_dead") == 0) {
 		long long v = strcmp(k, "keep_done") == 0 ? c->keep_done :
 		    c->keep_dead;
@@ -355,4 +422,54 @@ config_text_set(const char *text, size_t len, const char *key,
 	else
 		*o = '\0';
 	return out;
+}
+
+void
+config_timing(const struct config *c, int network, struct config_timing *t)
+{
+	long long failover = (long long)(c->lock_failover * 1000);
+
+	t->failover_ms = failover;
+	if (c->poll_interval != CONFIG_AUTO)
+		t->poll_ms = (long long)(c->poll_interval * 1000);
+	else
+		t->poll_ms = network ? 1000 : 0;
+	if (c->lease_timeout != CONFIG_AUTO)
+		t->timeout_ms = (long long)(c->lease_timeout * 1000);
+	else if (network)
+		t->timeout_ms = failover * 3 / 4 < failover - 1000 ?
+		    failover * 3 / 4 : failover - 1000;
+	else
+		t->timeout_ms = 60000;
+	if (t->timeout_ms < 200)
+		t->timeout_ms = 200;
+	if (c->lease_check != CONFIG_AUTO)
+		t->check_ms = (long long)(c->lease_check * 1000);
+	else
+		t->check_ms = t->timeout_ms / 4 < 10000 ? t->timeout_ms / 4 : 10000;
+}
+
+int
+config_timing_warnings(const struct config_timing *t, int network,
+    char warn[][CONFIG_WARN_MAX], int max)
+{
+	int n = 0;
+
+	if (n < max && network && t->poll_ms == 0)
+		snprintf(warn[n++], CONFIG_WARN_MAX, "poll_interval is 0 on a "
+		    "network filesystem: workers see jobs that other hosts add "
+		    "only at their 5-minute rescan");
+	if (n < max && network &&
+	    t->timeout_ms + CONFIG_FENCE_MARGIN_MS > t->failover_ms)
+		snprintf(warn[n++], CONFIG_WARN_MAX, "lease_timeout (%.3g s) "
+		    "+ %.3g s is more than lock_failover (%.3g s): a host cut "
+		    "off from the others may still run its job when another "
+		    "host reclaims it", t->timeout_ms / 1000.0,
+		    CONFIG_FENCE_MARGIN_MS / 1000.0, t->failover_ms / 1000.0);
+	if (n < max && t->check_ms * 2 > t->timeout_ms)
+		snprintf(warn[n++], CONFIG_WARN_MAX, "lease_check (%.3g s) is "
+		    "more than half of lease_timeout (%.3g s): one slow check "
+		    "makes a healthy worker stop its job", t->check_ms / 1000.0,
+		    t->timeout_ms / 1000.0);
+	return n;
 }

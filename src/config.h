@@ -24,7 +24,44 @@ struct config {
 	long long keep_done;   /* ms a job stays in done/ after it finished;
 	                        * -1 (default, "forever"): no retention */
 	long long keep_dead;   /* the same for dead/ */
+	/* Several hosts (spool-layout/README.md): seconds, CONFIG_AUTO (-1)
+	 * for the default that suits the spool's filesystem. */
+	double poll_interval;  /* rescan period; 0 = off; auto: 1 s on network
+	                        * and FUSE filesystems, off on local ones */
+	double lease_check;    /* period of the lease confirmation */
+	double lease_timeout;  /* unconfirmed this long: the worker fences itself */
+	double lock_failover;  /* the filesystem's lock failover, default 42 */
 };
+
+#define CONFIG_AUTO (-1.0)
+
+/* The multi-host timings in force, in milliseconds (config_timing). */
+struct config_timing {
+	long long poll_ms;     /* 0: no rescan by polling */
+	long long check_ms;
+	long long timeout_ms;
+	long long failover_ms;
+};
+
+#define CONFIG_FENCE_MARGIN_MS 1000   /* lease_timeout + this <= lock_failover */
+#define CONFIG_WARN_MAX 320
+
+/*
+ * The timings of c for a spool on a network (1) or local (0) filesystem,
+ * "auto" resolved: poll_interval 1 s on a network filesystem, else 0;
+ * lease_timeout the smaller of 3/4 of lock_failover and lock_failover - 1 s
+ * on a network filesystem, else 60 s; lease_check the smaller of 10 s and
+ * a quarter of lease_timeout. Pure.
+ */
+void config_timing(const struct config *c, int network,
+    struct config_timing *t);
+
+/*
+ * The rules the timings t must follow (spool-layout/README.md, "fencing"),
+ * as sentences: up to max of them into warn. Returns how many. Pure.
+ */
+int config_timing_warnings(const struct config_timing *t, int network,
+    char warn[][CONFIG_WARN_MAX], int max);
 
 /* Fill c with the defaults. */
 void config_defaults(struct config *c);

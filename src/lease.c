@@ -88,14 +88,24 @@ group_alive(pid_t pgid)
 	return alive;
 }
 
+/* Is dirfd/name the file open as fd? 1 or 0 (not: gone or another
+ * file), -1 if it cannot be told (errno set). */
 static int
-same_file(int fd, int dirfd, const char *name)
+same_entry(int fd, int dirfd, const char *name)
 {
 	struct stat a, b;
 
-	return fstat(fd, &a) == 0 &&
-	    fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	if (fstat(fd, &a) == -1)
+		return -1;
+	if (fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+static int
+same_file(int fd, int dirfd, const char *name)
+{
+	return same_entry(fd, dirfd, name) == 1;
 }
 
 /*
@@ -154,6 +164,9 @@ lease_record(struct lease *l, const char *job, pid_t pgid,
 	}
 	cJSON_AddNumberToObject(o, "pid_start", (double)self_start);
 	cJSON_AddStringToObject(o, "started_at", time_format(l->started_at, when));
+	if (l->fs != NULL)
+		cJSON_AddStringToObject(o, "fs", l->fs);
+	cJSON_AddNumberToObject(o, "poll_ms", (double)l->poll_ms);
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);
 		cJSON_AddNumberToObject(o, "pgid", (double)pgid);
@@ -172,6 +185,24 @@ out:
 	if (r == -1 && errno == 0)
 		errno = ENOMEM;
 	return r;
+}
+
+/*
+ * Rename the lease built in tmp/ into processing/ without replacing one:
+ * renameat2(RENAME_NOREPLACE), or where the filesystem lacks it (FUSE
+ * filesystems such as GlusterFS's answer EINVAL) a plain renameat, which
+ * cannot replace a lease either: a directory replaces only an empty one,
+ * and a lease never is (a leftover empty directory holds nothing to lose).
+ */
+static int
+lease_publish(struct spool *sp, const char *tmpname, const char *id)
+{
+	if (renameat2(sp->tmp, tmpname, sp->dir[ST_PROCESSING], id,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	return renameat(sp->tmp, tmpname, sp->dir[ST_PROCESSING], id);
 }
 
 /* Build the lease in tmp/ with its lock held, then rename it into place. */
@@ -195,8 +226,7 @@ lease_build(struct spool *sp, struct lease *l)
 	if (lease_record(l, NULL, 0, 0) == -1)
 		goto fail;
 	CRASH_POINT("lease.before_rename");
-	if (renameat2(sp->tmp, tmpname, sp->dir[ST_PROCESSING], l->id,
-	    RENAME_NOREPLACE) == -1)
+	if (lease_publish(sp, tmpname, l->id) == -1)
 		goto fail;
 	CRASH_POINT("lease.after_rename");
 	if (spool_sync(sp))
@@ -220,12 +250,15 @@ fail:
 }
 
 int
-lease_create(struct spool *sp, struct lease *l)
+lease_create(struct spool *sp, struct lease *l, const char *fs,
+    long long poll_ms)
 {
 	int a = 0, b = 0;
 
 	memset(l, 0, sizeof *l);
 	l->dirfd = l->lockfd = l->recfd = -1;
+	l->fs = fs;
+	l->poll_ms = poll_ms;
 	l->started_at = now_ms();
 	if (fmt_checked(l->id, sizeof l->id, "%s-%ld", host_name(),
 	    (long)getpid()) == -1)
@@ -240,10 +273,15 @@ lease_create(struct spool *sp, struct lease *l)
 }
 
 int
-lease_check(struct spool *sp, const struct lease *l)
+lease_confirm(struct spool *sp, const struct lease *l)
 {
-	return same_file(l->dirfd, sp->dir[ST_PROCESSING], l->id) &&
-	    same_file(l->lockfd, l->dirfd, "lock");
+	int r;
+
+	if (flock(l->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return errno == EWOULDBLOCK ? 0 : -1;
+	if ((r = same_entry(l->dirfd, sp->dir[ST_PROCESSING], l->id)) != 1)
+		return r;
+	return same_entry(l->lockfd, l->dirfd, "lock");
 }
 
 /* Remove the lease's own files and directory (lock held by the caller). */
@@ -263,11 +301,14 @@ lease_remove(struct spool *sp, int dirfd, const char *name)
 int
 lease_release(struct spool *sp, struct lease *l)
 {
-	int r = lease_remove(sp, l->dirfd, l->id);
+	int r;
 
-	close(l->dirfd);
+	/* closed first: NFS and FUSE keep a file unlinked while open as a
+	 * hidden name (.nfsXXXX, .fuse_hiddenXXXX), and the rmdir would fail */
 	if (l->recfd != -1)
 		close(l->recfd);
+	r = lease_remove(sp, l->dirfd, l->id);
+	close(l->dirfd);
 	l->dirfd = l->recfd = -1;
 	return r;
 }
@@ -533,6 +574,9 @@ info_fill(struct lease_info *li, int wfd, const char *name)
 		time_parse(s, &li->started_at);
 	if ((s = rec_str(rec, "job_started_at")) != NULL)
 		time_parse(s, &li->job_started_at);
+	if ((s = rec_str(rec, "fs")) != NULL)
+		strlcpy(li->fs, s, sizeof li->fs);
+	li->poll_ms = (long long)rec_num(rec, "poll_ms");
 	li->pid = (pid_t)rec_num(rec, "pid");
 	li->pid_start = (unsigned long long)rec_num(rec, "pid_start");
 	cJSON_Delete(rec);

@@ -22,6 +22,8 @@ struct lease {
 	int lockfd;
 	int recfd;                    /* the record, rewritten in place */
 	int64_t started_at;
+	const char *fs;               /* the spool's filesystem (fs_probe) */
+	long long poll_ms;            /* rescan period; 0: inotify only */
 };
 
 /* What status and stop need to know of a lease. */
@@ -34,13 +36,18 @@ struct lease_info {
 	int alive;                    /* its lock is held */
 	int64_t started_at;           /* the worker's */
 	int64_t job_started_at;       /* 0 when idle */
+	char fs[16];                  /* its spool's filesystem, "" if unknown */
+	long long poll_ms;            /* its rescan period; 0: inotify only */
 };
 
 /*
- * Create and lock this process's lease. A leftover lease of the same name
- * (a dead process that had our pid) is reclaimed first. 0 or -1.
+ * Create and lock this process's lease, named HOST-PID. A leftover lease of
+ * the same name (a dead process of this host that had our pid) is reclaimed
+ * first. fs and poll_ms go into the record (how the worker watches the
+ * spool; l->poll_ms may change later: the next record says so). 0 or -1.
  */
-int lease_create(struct spool *sp, struct lease *l);
+int lease_create(struct spool *sp, struct lease *l, const char *fs,
+    long long poll_ms);
 
 /*
  * Rewrite the lease record in place (one pwrite of LEASE_RECORD_SIZE
@@ -57,8 +64,16 @@ int lease_record(struct lease *l, const char *job,
  */
 int lease_release(struct spool *sp, struct lease *l);
 
-/* Is our lease still ours (directory in place, lock file the one we hold)? */
-int lease_check(struct spool *sp, const struct lease *l);
+/*
+ * Confirm that our lease is still ours: flock(LOCK_EX|LOCK_NB) again on the
+ * lock we hold (on a shared filesystem this fails with EWOULDBLOCK once
+ * another host took the lock), then processing/<id> must be the directory
+ * we hold open and its lock file the one we locked. Returns 1 (confirmed),
+ * 0 (lost: the lock was taken, or the directory or lock file was removed or
+ * replaced), or -1 with errno set (not confirmed: the filesystem fails).
+ * May block as long as the filesystem does. Thread-safe.
+ */
+int lease_confirm(struct spool *sp, const struct lease *l);
 
 /*
  * List every lease with what its record says; *out is malloc'ed (free it).

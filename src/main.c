@@ -59,6 +59,8 @@ static const struct cmd commands[] = {
 	{ "config", cmd_config,
 	  "config get [KEY] | config set KEY VALUE | config list [--json]",
 	  "read and change settings" },
+	{ "doctor", cmd_doctor, "doctor",
+	  "check the spool's filesystem and the multi-host settings" },
 	{ "recover", cmd_recover, "recover", "reclaim the jobs of dead workers now" },
 };
 

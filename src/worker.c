@@ -12,9 +12,15 @@
  *     SIGCHLD (the job's process exited);
  *   - while a job runs, the pipes of its stdout and stderr;
  * with a timeout that is the earliest of: the next waiting job's due time,
- * the running job's timeout or kill deadline, the next lease check (60 s),
- * the next safety rescan (5 min) and, under a service manager with a
- * watchdog, the next WATCHDOG=1 (notify.h). Nothing polls the directories.
+ * the running job's timeout or kill deadline, the next housekeeping (60 s),
+ * the next safety rescan (5 min), on a network or FUSE filesystem the next
+ * poll rescan (poll_interval: inotify sees only this host's changes there)
+ * and, under a service manager with a watchdog, the next WATCHDOG=1
+ * (notify.h). On a local disk nothing polls the directories.
+ *
+ * Two threads of fence.c confirm the lease every lease_check and, when it
+ * is lost or unconfirmed for lease_timeout, kill the job's group and end
+ * the process (fenced(), exit status WORKER_FENCED).
  *
  * Claim: take the first ready index entry, renameat2() it into our lease
  * (ENOENT: another worker won, take the next), validate it, rewrite it as
@@ -56,6 +62,8 @@
 #include "crash.h"
 #include "deps.h"
 #include "depwatch.h"
+#include "fence.h"
+#include "fsinfo.h"
 #include "index.h"
 #include "journal.h"
 #include "lease.h"
@@ -135,6 +143,10 @@ struct worker {
 	const char *dup_name;                /* for duplicate_of */
 	struct purge retain;                 /* keep_done/keep_dead pass */
 	int retaining;                       /* a pass is under way */
+	const char *fs;                      /* the spool's filesystem */
+	int network;                         /* ... is network or FUSE */
+	struct config_timing tm;             /* poll, lease check and timeout */
+	int64_t next_poll;                   /* monotonic ms; tm.poll_ms > 0 */
 };
 
 static const int watched[2] = { ST_PENDING, ST_FAILED };
@@ -346,6 +358,29 @@ rescan(struct worker *w)
 	depwatch_recheck(&w->dw);
 	w->need_rescan = 0;
 	w->next_rescan = mono_ms() + RESCAN_MS;
+	w->next_poll = mono_ms() + w->tm.poll_ms;
+}
+
+/*
+ * Take the timings of the config in force (after a reload): the poll
+ * period (the lease record says it from the next rewrite on) and the
+ * fence's.
+ */
+static void
+retime(struct worker *w)
+{
+	struct config_timing t;
+
+	config_timing(&w->sp->cfg, w->network, &t);
+	if (memcmp(&t, &w->tm, sizeof t) == 0)
+		return;
+	if (t.poll_ms != w->tm.poll_ms) {
+		w->lease.poll_ms = t.poll_ms;
+		w->lease_busy = 1;
+		w->next_poll = mono_ms() + t.poll_ms;
+	}
+	fence_timing(t.check_ms, t.timeout_ms);
+	w->tm = t;
 }
 
 /* Start a retention pass if keep_done or keep_dead is set and none runs. */
@@ -391,8 +426,6 @@ housekeeping(struct worker *w)
 {
 	int nl = 0, nj = 0, n;
 
-	if (!lease_check(w->sp, &w->lease))
-		wlog(w, "warning: our lease directory was moved or replaced");
 	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1)
 		wlog(w, "could not fully reclaim a dead lease: %s",
 		    strerror(errno));
@@ -803,6 +836,7 @@ spawn(struct worker *w, struct attempt *a)
 	close(go[0]);
 	out[1] = err[1] = go[0] = -1;
 	setpgid(pid, pid);
+	fence_job(pid);
 	a->pid = pid;
 	a->pipes[0] = out[0];
 	a->pipes[1] = err[0];
@@ -811,6 +845,7 @@ spawn(struct worker *w, struct attempt *a)
 	if (lease_record(&w->lease, a->job.id, pid, a->start_ms) == -1) {
 		saved = errno;
 		close(go[1]);        /* the child sees EOF and exits 127 */
+		fence_job(0);
 		waitpid(pid, NULL, 0);
 		errno = saved;
 		return -1;
@@ -1136,6 +1171,7 @@ claim_next(struct worker *w)
 
 	if (spool_config_reload(w->sp, err, sizeof err) == -1)
 		wlog(w, "config: %s (keeping the previous settings)", err);
+	retime(w);
 	index_promote(&w->ix, now_ms());
 	while ((e = index_first(&w->ix)) != NULL) {
 		if (!settled(w, e))
@@ -1264,6 +1300,7 @@ finish(struct worker *w)
 	for (int i = 0; i < 2; i++)
 		while (pump(w, a, i) == 1)
 			;
+	fence_job(0);
 	while (waitpid(a->pid, &status, 0) == -1 && errno == EINTR)
 		;
 	end = now_ms();
@@ -1372,6 +1409,8 @@ sleep_ms(struct worker *w)
 		return 0;       /* the next slice of the retention pass */
 	if (w->next_rescan < until)
 		until = w->next_rescan;
+	if (w->tm.poll_ms > 0 && w->next_poll < until)
+		until = w->next_poll;
 	if (w->next_watchdog != 0 && w->next_watchdog < until)
 		until = w->next_watchdog;
 	if (w->run != NULL) {
@@ -1412,6 +1451,27 @@ setup_signals(struct worker *w)
 	return w->sfd == -1 ? -1 : 0;
 }
 
+static const char *fence_self;           /* our worker id, for fenced() */
+
+/*
+ * The fence acted (fence.h): the job's group is killed. Say so on stderr
+ * (one write(2): the loop's thread may hold stdio's lock, blocked in the
+ * filesystem) and exit WORKER_FENCED, recording nothing: the lease, with
+ * the job in it, is reclaimed by another worker as a dead worker's.
+ */
+static void __attribute__((noreturn))
+fenced(const char *why)
+{
+	char when[TIME_BUFSZ], line[1024];
+
+	snprintf(line, sizeof line, "%s queuectl worker %s: fenced: %s; the "
+	    "job's processes are killed, nothing is recorded; exiting with "
+	    "status %d\n", time_format(now_ms(), when), fence_self, why,
+	    WORKER_FENCED);
+	write_all(2, line, strlen(line));
+	_exit(WORKER_FENCED);
+}
+
 static int
 setup(struct worker *w)
 {
@@ -1437,7 +1497,16 @@ setup(struct worker *w)
 		    (w->wd[i] = inotify_add_watch(w->ifd, path, mask)) == -1)
 			return -1;
 	}
-	if (lease_create(w->sp, &w->lease) == -1)
+	if ((w->network = fs_probe(w->sp->root, &w->fs)) == -1) {
+		w->network = 0;
+		w->fs = "unknown";
+	}
+	config_timing(&w->sp->cfg, w->network, &w->tm);
+	if (lease_create(w->sp, &w->lease, w->fs, w->tm.poll_ms) == -1)
+		return -1;
+	fence_self = w->lease.id;
+	if (fence_start(w->sp, &w->lease, w->tm.check_ms, w->tm.timeout_ms,
+	    fenced) == -1)
 		return -1;
 	journal_worker(w->sp, JE_START, w->lease.id);
 	housekeeping(w);
@@ -1461,6 +1530,7 @@ teardown(struct worker *w)
 			w->held = NULL;
 		}
 	}
+	fence_stop();
 	if (w->lease.dirfd != -1)
 		journal_worker(w->sp, JE_STOP, w->lease.id);
 	if (w->lease.dirfd != -1 && lease_release(w->sp, &w->lease) == -1)
@@ -1519,7 +1589,8 @@ turn(struct worker *w)
 			finish(w);
 	}
 	on_timers(w);
-	if (w->need_rescan || mono_ms() >= w->next_rescan)
+	if (w->need_rescan || mono_ms() >= w->next_rescan ||
+	    (w->tm.poll_ms > 0 && mono_ms() >= w->next_poll))
 		rescan(w);
 	if (mono_ms() >= w->next_reclaim)
 		housekeeping(w);

@@ -18,8 +18,19 @@
  * of WATCHDOG_USEC, and STOPPING=1 when a stop begins; every worker removes
  * NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID from its environment, so
  * that its jobs do not see them.
+ * On a network or FUSE filesystem it also rescans pending/ and failed/
+ * every poll_interval, and it confirms its lease every lease_check (see
+ * WORKER_FENCED).
  * Returns 0 after a clean stop, -1 (errno set) if it could not start.
  */
 int worker_main(struct spool *sp, int ready_fd);
+
+/*
+ * The exit status of a worker that fenced itself (fence.h): its lease was
+ * lost or could not be confirmed within lease_timeout, so it killed its
+ * job's process group and exited without recording anything. A service
+ * manager restarts it (Restart=on-failure): the new worker starts clean.
+ */
+#define WORKER_FENCED 3
 
 #endif

@@ -6,7 +6,7 @@ set -e
 pkgs="build-essential pkg-config libcjson-dev libbsd-dev"
 case ${1:-build} in
 build) ;;
-test) pkgs="$pkgs jq valgrind mandoc procps python3 tmux clang libclang-rt-14-dev" ;;
+test) pkgs="$pkgs jq valgrind mandoc procps python3 tmux clang libclang-rt-14-dev strace bindfs" ;;
 *) echo "usage: sh tests/deps.sh [build|test]" >&2; exit 64 ;;
 esac
 missing=""

@@ -19,16 +19,17 @@ done
 
 runq config list
 rc_is 0 "config list exits 0"
-is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 10 "config list prints 10 'key = value' lines"
+is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 14 "config list prints 14 'key = value' lines"
 for k in "${!defaults[@]}"; do
 	check "config list has $k" grep -qE "^$k = " <<<"$out"
 done
 runq config get
 rc_is 0 "config get without a key exits 0"
-is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 10 "config get prints all 10 keys"
+is "$(grep -cE '^[a-z_]+ = .+$' <<<"$out")" 14 "config get prints all 14 keys"
 runq config list --json
 rc_is 0 "config list --json exits 0"
-check "config list --json is an object with the 10 keys" jq -e '(keys | sort) == ["backoff_base","backoff_max","keep_dead","keep_done","kill_grace","log_max_bytes","max_retries","min_free","sync","timeout"]' <<<"$out"
+check "config list --json is an object with the 14 keys" jq -e '(keys | sort) == ["backoff_base","backoff_max","keep_dead","keep_done","kill_grace","lease_check","lease_timeout","lock_failover","log_max_bytes","max_retries","min_free","poll_interval","sync","timeout"]' <<<"$out"
+check "... the multi-host timings auto, lock_failover 42" jq -e '.poll_interval == "auto" and .lease_check == "auto" and .lease_timeout == "auto" and .lock_failover == 42' <<<"$out"
 check "config list --json values are numbers" jq -e '.max_retries == 3 and .backoff_base == 2 and .log_max_bytes == 10485760' <<<"$out"
 check "... and durations text" jq -e '.keep_done == "forever" and .keep_dead == "forever"' <<<"$out"
 

@@ -11,8 +11,9 @@ runq status --json
 rc_is 0 "status --json exits 0"
 printf '%s' "$out" >"$TEST_DIR/s0.json"
 jq_ok "status --json is one JSON object" "$TEST_DIR/s0.json" 'type == "object"'
-jq_ok "status --json keys: spool, jobs, paused, workers, avg_duration_ms" "$TEST_DIR/s0.json" \
-	'(keys | sort) == ["avg_duration_ms","jobs","paused","spool","workers"]'
+jq_ok "status --json keys: spool, jobs, paused, workers, avg_duration_ms, warnings" "$TEST_DIR/s0.json" \
+	'(keys | sort) == ["avg_duration_ms","jobs","paused","spool","warnings","workers"]'
+jq_ok "status --json warnings: [] with the default settings" "$TEST_DIR/s0.json" '.warnings == []'
 jq_ok "status --json spool is the spool path" "$TEST_DIR/s0.json" ".spool == \"$SPOOL\" or .spool == \"$spool_real\""
 jq_ok "status --json jobs: six states, all 0" "$TEST_DIR/s0.json" \
 	'.jobs == {"pending":0,"processing":0,"done":0,"failed":0,"dead":0,"held":0}'

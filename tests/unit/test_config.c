@@ -94,12 +94,13 @@ static void test_keys(void)
 	static const char *const want[] = {
 		"max_retries", "backoff_base", "backoff_max", "timeout",
 		"kill_grace", "log_max_bytes", "sync", "min_free", "keep_done",
-		"keep_dead"
+		"keep_dead", "poll_interval", "lease_check", "lease_timeout",
+		"lock_failover"
 	};
 	size_t i;
 
-	if (is_int(config_nkeys, 10, "ten config keys"))
-		for (i = 0; i < 10; i++)
+	if (is_int(config_nkeys, 14, "fourteen config keys"))
+		for (i = 0; i < 14; i++)
 			is_str(config_keys[i], want[i], "config_keys[%zu]", i);
 
 	is_str(config_key_canonical("max_retries"), "max_retries",
