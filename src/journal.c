@@ -236,7 +236,7 @@ journal_append(struct spool *sp, const struct journal_rec *r)
 {
 	char line[JOURNAL_LINE_MAX + 2];
 	int64_t hour = r->time / JOURNAL_HOUR_MS;
-	int len, torn = 0;
+	int len, torn = 0, saved;
 
 	if ((len = journal_format(r, line + 1, sizeof line - 1)) == -1)
 		return -1;
@@ -244,7 +244,15 @@ journal_append(struct spool *sp, const struct journal_rec *r)
 	    segment_open(sp, hour, &torn) == -1)
 		return -1;
 	line[0] = '\n';
-	return write_all(sp->jfd, line + !torn, (size_t)len + (size_t)torn);
+	if (write_all(sp->jfd, line + !torn, (size_t)len + (size_t)torn) == 0)
+		return 0;
+	/* Part of the line may be written: the next append opens the
+	 * segment again, which finds the torn line and starts a new one. */
+	saved = errno;
+	close(sp->jfd);
+	sp->jfd = -1;
+	errno = saved;
+	return -1;
 }
 
 int

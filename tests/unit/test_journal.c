@@ -2,11 +2,18 @@
  * test_journal.c - the journal's line format (journal_format, journal_parse)
  * and the metrics computed from records (metrics_add, metrics_add_lease,
  * metrics_finish, metrics_percentile, utilisation) against src/journal.h
- * and src/metrics.h, without a spool.
+ * and src/metrics.h, without a spool; and appending to a segment of a
+ * spool in /tmp after a write that was cut short (journal_append).
  */
 #include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "journal.h"
 #include "metrics.h"
@@ -168,10 +175,61 @@ static void test_metrics(void)
 	metrics_free(&m);
 }
 
+static int
+collect_ids(const struct journal_rec *r, void *arg)
+{
+	char *ids = arg;
+
+	strcat(ids, r->id);
+	strcat(ids, " ");
+	return 0;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* A line cut short by a failed write (a full disk; here RLIMIT_FSIZE) is
+ * not glued to the next line of the same process: the next append starts
+ * on a new line, so that it is read back, and the torn one is not. */
+static void test_short_write(void)
+{
+	char dir[] = "/tmp/queuectl-unit-XXXXXX", err[256], ids[256] = "";
+	struct journal_rec a = rec(NOW, JE_DONE, 1520, 1, "host1-4242", "first");
+	struct journal_rec b = rec(NOW + 1, JE_DONE, 7, 1, "host1-4242", "torn");
+	struct journal_rec c = rec(NOW + 2, JE_DONE, 9, 1, "host1-4242", "third");
+	struct rlimit old, lim;
+	struct spool sp;
+	struct stat st;
+
+	if (!ok(mkdtemp(dir) != NULL && spool_open(&sp, dir, err,
+	    sizeof err) == 0, "a spool in /tmp"))
+		return;
+	ok(journal_append(&sp, &a) == 0 && fstat(sp.jfd, &st) == 0,
+	    "a line appended");
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 26;  /* "... done 7 1 hos" */
+	setrlimit(RLIMIT_FSIZE, &lim);
+	ok(journal_append(&sp, &b) == -1, "a write cut short fails");
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(journal_append(&sp, &c) == 0, "the next append succeeds");
+	journal_read(&sp, 0, collect_ids, ids);
+	is_str(ids, "first third ", "both whole lines read back, the torn one not");
+	spool_close(&sp);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	test_format();
 	test_percentile();
 	test_metrics();
+	test_short_write();
 	return done_testing();
 }
