@@ -86,7 +86,9 @@ invalid_time(int dirfd, const char *stem, const char *name)
 
 /*
  * Remove stem's files, the entry itself (.json, or .invalid after its
- * .reason) last. Returns 0 if this call removed the entry, -1 otherwise.
+ * .reason) last. The logs of a quarantined entry stay when a job of the
+ * same id is there too (it came later: a move replaces older logs, so they
+ * are the job's). Returns 0 if this call removed the entry, -1 otherwise.
  */
 static int
 remove_entry(int dirfd, const char *stem, int invalid)
@@ -95,11 +97,15 @@ remove_entry(int dirfd, const char *stem, int invalid)
 	static const char *const inv_files[] = { ".stdout", ".stderr", ".reason",
 	    ".invalid" };
 	const char *const *sfx = invalid ? inv_files : job_files;
-	size_t n = invalid ? 4 : 3;
+	size_t n = invalid ? 4 : 3, i = 0;
 	char name[ID_MAX + 16];
+	struct stat st;
 	int r = -1;
 
-	for (size_t i = 0; i < n; i++) {
+	if (invalid && (fmt_checked(name, sizeof name, "%s.json", stem) == -1 ||
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0))
+		i = 2;                  /* the logs are the job's */
+	for (; i < n; i++) {
 		if (fmt_checked(name, sizeof name, "%s%s", stem, sfx[i]) == -1)
 			return -1;
 		if (i == n - 1)
