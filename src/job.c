@@ -220,7 +220,7 @@ check_strings(struct job *job, char *err, size_t errsz)
 	if (it != NULL && !cJSON_IsNull(it) && (!cJSON_IsString(it) ||
 	    (job->state = state_from_name(it->valuestring)) == -1)) {
 		snprintf(err, errsz, "state: not one of pending, processing, "
-		    "done, failed, dead");
+		    "done, failed, dead, held");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof string_fields / sizeof *string_fields; i++) {
