@@ -26,14 +26,9 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
-	echo "skipped: needs root and /dev/fuse"
-	exit 0
-fi
 # shellcheck source=tests/multihost/gluster.sh
 . "$HERE/gluster.sh"
-trap gluster_down EXIT
-trap 'exit 130' INT TERM HUP
+gluster_require
 gluster_install || { echo "not ok 1 - GlusterFS is installed"; echo "0 passed, 1 failed"; exit 1; }
 gluster_up 1 || { echo "not ok 1 - GlusterFS volume up"; echo "0 passed, 1 failed"; exit 1; }
 

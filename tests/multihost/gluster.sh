@@ -15,6 +15,9 @@
 #            $QMH_DIR/mnt/hN; commands run with host name hN (own UTS ns)
 #
 # Functions:
+#   gluster_require      exit 0 with "skipped: needs root and /dev/fuse" (and a
+#                        TAP "1..0 # SKIP" line) unless both are there; else
+#                        set the traps: gluster_down on exit, exit on signals
 #   gluster_install      install glusterfs-server and glusterfs-client (apt-get)
 #   gluster_up [N]       bring up the server and N hosts (default $QMH_HOSTS, 3);
 #                        returns 1 (with a message on stderr) on failure: call
@@ -73,6 +76,16 @@ qmh_log() {
 
 qmh_now_ms() {
 	date +%s%3N
+}
+
+gluster_require() {
+	if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
+		echo "1..0 # SKIP needs root and /dev/fuse"
+		echo "skipped: needs root and /dev/fuse"
+		exit 0
+	fi
+	trap gluster_down EXIT
+	trap 'exit 130' INT TERM HUP
 }
 
 gluster_install() {

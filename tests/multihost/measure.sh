@@ -23,14 +23,9 @@ case $QUEUECTL in /*) ;; *) QUEUECTL=$PWD/$QUEUECTL ;; esac
 JOBS=${MEASURE_JOBS:-600}
 ROUNDS=${MEASURE_ROUNDS:-5}
 
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
-	echo "skipped: needs root and /dev/fuse"
-	exit 0
-fi
 # shellcheck source=tests/multihost/gluster.sh
 . "$HERE/gluster.sh"
-trap gluster_down EXIT
-trap 'exit 130' INT TERM HUP
+gluster_require
 gluster_install || exit 1
 cd / || exit 1
 
@@ -102,15 +97,19 @@ for n in 2 3; do on_host "$n" "$Q" worker stop >/dev/null; done
 # holder N [SECS]: host N locks lk (fd 9) and sleeps SECS; then tries
 # flock -n on its own descriptor and writes the result to $QMH_DIR/relock
 holder() {
-	on_host "$1" bash -c 'exec 9>>"$1" && flock 9 && echo locked >"$2" &&
-		sleep "$3" 9>&-; flock -n 9; echo "relock exit $?" >>"$2"' - "$(host_mnt "$1")/lk" "$QMH_DIR/relock" "${2:-600}" &
-	HOLDER=$!
+	on_host "$1" bash -c 'exec 9>>"$1" && flock 9 && echo "locked $$" >"$2" &&
+		sleep "$3" 9>&-; flock -n 9; echo "relock exit $?" >>"$2"' - "$(host_mnt "$1")/lk" "$QMH_DIR/relock" "${2:-600}" \
+		>/dev/null 2>>"$QMH_DIR/measure.err" &
+	HOLDER_JOB=$!
 	qmh_wait 10 grep -q locked "$QMH_DIR/relock"
+	# the locking bash itself (on_host execs into it), not the subshell
+	HOLDER=$(awk '$1 == "locked" { print $2 }' "$QMH_DIR/relock")
 }
 # waiter N HOLD: host N blocks on lk, writes the time it got it, keeps it HOLD s
 waiter() {
 	rm -f "$QMH_DIR/got"
-	on_host "$1" flock -w 120 "$(host_mnt "$1")/lk" sh -c 'date +%s%N >"$1"; sleep "$2"' - "$QMH_DIR/got" "$2" &
+	on_host "$1" flock -w 120 "$(host_mnt "$1")/lk" sh -c 'date +%s%N >"$1"; sleep "$2"' - "$QMH_DIR/got" "$2" \
+		>/dev/null 2>>"$QMH_DIR/measure.err" &
 	WAITER=$!
 	sleep 0.3
 }
@@ -118,31 +117,28 @@ got_ms() { # $1: start ns
 	qmh_wait 120 test -s "$QMH_DIR/got"
 	echo $((($(cat "$QMH_DIR/got") - $1) / 1000000))
 }
-list=
-for ((r = 0; r < ROUNDS; r++)); do
-	rm -f "$QMH_DIR/relock"
-	holder 1
-	waiter 2 0
-	t=$(ns)
-	kill -9 "$HOLDER"
-	list+=" $(got_ms "$t")"
-	wait "$WAITER" "$HOLDER" 2>/dev/null
-done
-fig "failover_sigkill_ms$list"
-list=
-for ((r = 0; r < ROUNDS; r++)); do
-	rm -f "$QMH_DIR/relock"
-	holder 1
-	waiter 2 0
-	t=$(ns)
-	kill_client 1
-	list+=" $(got_ms "$t")"
-	wait "$WAITER" 2>/dev/null
-	kill -9 "$HOLDER" 2>/dev/null
-	wait "$HOLDER" 2>/dev/null
-	remount 1 || exit 1
-done
-fig "failover_client_killed_ms$list"
+# rounds HOW: ROUNDS times, h1 holds, h2 waits, HOW ends h1's hold ("holder":
+# SIGKILL of the holding process, "client": of h1's FUSE client); the times
+drop_holder() { kill -9 "$HOLDER"; }
+drop_client() { kill_client 1; }
+rounds() {
+	local r list=
+	for ((r = 0; r < ROUNDS; r++)); do
+		rm -f "$QMH_DIR/relock"
+		holder 1
+		waiter 2 0
+		t=$(ns)
+		"drop_$1"
+		list+=" $(got_ms "$t")"
+		wait "$WAITER" 2>/dev/null
+		kill -9 "$HOLDER" 2>/dev/null
+		wait "$HOLDER_JOB" 2>/dev/null
+		[ "$1" = client ] && { remount 1 || exit 1; }
+	done
+	echo "$list"
+}
+fig "failover_sigkill_ms$(rounds holder)"
+fig "failover_client_killed_ms$(rounds client)"
 # host cut: the waiter on h2 keeps the lock for HOLD s (first round) or
 # lets it go at once (second); the holder on h3 tries again after the heal
 for hold in 30 0; do
@@ -156,7 +152,7 @@ for hold in 30 0; do
 	host_heal 3
 	qmh_wait 60 grep -q relock "$QMH_DIR/relock"
 	fig "failover_cut_ms $ms (ping-timeout $QMH_TIMEOUT s); other host holding after heal: $([ "$hold" = 0 ] && echo no || echo yes); cut-off holder's flock -n on its own fd after heal: $(grep relock "$QMH_DIR/relock" || echo none)"
-	wait "$HOLDER" "$WAITER" 2>/dev/null
+	wait "$HOLDER_JOB" "$WAITER" 2>/dev/null
 	qmh_wait 60 ls "$m3/lk"
 done
 

@@ -13,13 +13,9 @@ export LC_ALL=C
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then
-	echo "1..0 # SKIP needs root and /dev/fuse"
-	echo "skipped: needs root and /dev/fuse"
-	exit 0
-fi
 # shellcheck source=tests/multihost/gluster.sh
 . "$HERE/gluster.sh"
+gluster_require
 
 T_N=0
 T_FAIL=0
@@ -36,9 +32,6 @@ t() {
 		[ -n "$o" ] && sed 's/^/# /' <<<"$o" >&2
 	fi
 }
-trap gluster_down EXIT
-trap 'exit 130' INT TERM HUP
-
 if ! gluster_install; then
 	not_ok "GlusterFS is installed"
 	echo "1..$T_N"
