@@ -135,6 +135,10 @@ r=0
 		q 1 config set kill_grace 2 >/dev/null
 } || r=1
 check $r "queuectl init and config set on the volume, from 3 hosts" "$(tail -n 5 "$D/logs/cli.err")"
+# the filesystem's lock failover, as README "Several hosts" tells users to
+# set it (a queuectl without that key: said, and the run goes on)
+q 1 config set lock_failover "$QMH_TIMEOUT" >/dev/null ||
+	diag "config set lock_failover $QMH_TIMEOUT failed: $(tail -n 1 "$D/logs/cli.err")"
 
 # --- a plain worker on the volume ---------------------------------------------
 out=$(q 1 worker start)
