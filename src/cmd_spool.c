@@ -40,7 +40,7 @@ cmd_recover(int argc, char **argv)
 	cli_open(&sp);
 	r = lease_reclaim_dead(&sp, NULL, &nleases, &njobs);
 	swept = spool_sweep_tmp(&sp, TMP_MAX_AGE_MS);
-	cancels = control_cancel_sweep(&sp);
+	cancels = control_cancel_sweep(&sp, 0);
 	printf("reclaimed %d job%s from %d dead worker%s\n", njobs,
 	    njobs == 1 ? "" : "s", nleases, nleases == 1 ? "" : "s");
 	if (swept > 0)

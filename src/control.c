@@ -232,6 +232,7 @@ control_cancel_forget(struct spool *sp, const char *id)
 
 struct sweep {
 	struct spool *sp;
+	int nowait;
 	int n;
 };
 
@@ -242,7 +243,10 @@ sweep_request(int dirfd, const char *name, void *arg)
 	int lockfd, r, state;
 
 	(void)dirfd;
-	if (!id_valid(name) || (lockfd = spool_lock(sw->sp)) == -1)
+	if (!id_valid(name))
+		return 0;
+	lockfd = sw->nowait ? spool_trylock(sw->sp) : spool_lock(sw->sp);
+	if (lockfd == -1)
 		return 0;
 	r = control_cancel(sw->sp, name, &state);
 	if (r == -1 && errno == ENOENT)
@@ -254,9 +258,9 @@ sweep_request(int dirfd, const char *name, void *arg)
 }
 
 int
-control_cancel_sweep(struct spool *sp)
+control_cancel_sweep(struct spool *sp, int nowait)
 {
-	struct sweep sw = { sp, 0 };
+	struct sweep sw = { sp, nowait, 0 };
 
 	if (spool_each(sp->cancel, NULL, sweep_request, &sw) == -1)
 		return -1;

@@ -63,10 +63,12 @@ int control_cancel_forget(struct spool *sp, const char *id);
 /*
  * Act on every request in SPOOL/cancel/ whose job is not running (each
  * under SPOOL/lock, taken here): cancel pending, failed and held jobs, drop
- * the requests of jobs that are finished or nowhere. Returns how many
- * requests were settled, or -1 if cancel/ cannot be read.
+ * the requests of jobs that are finished or nowhere. With nowait (a
+ * worker, whose loop must not stall), a request whose lock is held by
+ * another process is left for the next sweep. Returns how many requests
+ * were settled, or -1 if cancel/ cannot be read.
  */
-int control_cancel_sweep(struct spool *sp);
+int control_cancel_sweep(struct spool *sp, int nowait);
 
 #define CONTROL_PAUSED "paused"     /* SPOOL/paused: the pause flag */
 

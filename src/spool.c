@@ -772,14 +772,15 @@ spool_open_lock(int dirfd, const char *name, int create)
 	return fd;
 }
 
-int
-spool_lock(struct spool *sp)
+/* SPOOL/lock with flock operation op; the fd, or -1. */
+static int
+lock_root(struct spool *sp, int op)
 {
 	int fd = spool_open_lock(sp->root, "lock", 1);
 
 	if (fd == -1)
 		return -1;
-	while (flock(fd, LOCK_EX) == -1) {
+	while (flock(fd, op) == -1) {
 		if (errno != EINTR) {
 			int saved = errno;
 
@@ -789,6 +790,18 @@ spool_lock(struct spool *sp)
 		}
 	}
 	return fd;
+}
+
+int
+spool_lock(struct spool *sp)
+{
+	return lock_root(sp, LOCK_EX);
+}
+
+int
+spool_trylock(struct spool *sp)
+{
+	return lock_root(sp, LOCK_EX | LOCK_NB);
 }
 
 int

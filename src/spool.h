@@ -209,6 +209,8 @@ int spool_open_lock(int dirfd, const char *name, int create);
  * check and config changes. Returns the fd; close it to unlock.
  */
 int spool_lock(struct spool *sp);
+/* The same without waiting: -1 with EWOULDBLOCK when another holds it. */
+int spool_trylock(struct spool *sp);
 
 /*
  * Call fn for each name in dirfd ending in suffix (not starting with '.').

@@ -433,7 +433,7 @@ housekeeping(struct worker *w)
 		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
 	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
 	journal_compact(w->sp, now_ms(), JOURNAL_KEEP_MS);
-	if (w->ncancel > 0 && (n = control_cancel_sweep(w->sp)) > 0)
+	if (w->ncancel > 0 && (n = control_cancel_sweep(w->sp, 1)) > 0)
 		wlog(w, "settled %d stale cancel request(s)", n);
 	retain_start(w);
 	w->next_reclaim = mono_ms() + RECLAIM_MS;
@@ -1511,7 +1511,7 @@ setup(struct worker *w)
 	journal_worker(w->sp, JE_START, w->lease.id);
 	housekeeping(w);
 	rescan(w);
-	if (w->ncancel > 0 && control_cancel_sweep(w->sp) > 0)
+	if (w->ncancel > 0 && control_cancel_sweep(w->sp, 1) > 0)
 		wlog(w, "settled stale cancel requests");
 	return 0;
 }
