@@ -157,7 +157,8 @@ metrics_finish(struct metrics *m)
 			    m->now);
 		}
 	}
-	qsort(m->durations, m->ndur, sizeof *m->durations, cmp_i64);
+	if (m->ndur > 0)        /* qsort(NULL, 0, ...) is undefined */
+		qsort(m->durations, m->ndur, sizeof *m->durations, cmp_i64);
 }
 
 int64_t

@@ -13,6 +13,12 @@ q init >/dev/null
 q config set sync 0 >/dev/null
 q config set backoff_base 1 >/dev/null
 
+# --- nothing finished yet (no duration to sort) --------------------------------
+for f in "" --json --prometheus; do
+	runq metrics $f
+	rc_is 0 "metrics $f on a spool where nothing has finished"
+done
+
 # --- jobs with known durations, a retry and a dead job -----------------------
 for d in 0.05 0.1 0.15 0.2 0.3 0.45; do
 	q enqueue --id "d$d" "sleep $d" >/dev/null
