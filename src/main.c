@@ -98,6 +98,19 @@ sane_stdio(void)
 		close(fd);
 }
 
+/* A command's status, or 74 when what it printed could not all be written
+ * (a full disk, a closed pipe reader ignoring SIGPIPE): a script must not
+ * take a cut output for the whole. */
+static int
+output_checked(int status)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		warn("standard output");
+		return status != 0 ? status : EX_IOERR_;
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -110,11 +123,11 @@ main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
-			return 0;
+			return output_checked(0);
 		}
 		if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
 			printf("queuectl %s\n", VERSION);
-			return 0;
+			return output_checked(0);
 		}
 		if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--spool") == 0) &&
 		    i + 1 < argc)
@@ -136,5 +149,5 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE_;
 	}
-	return c->fn(argc - i, argv + i);
+	return output_checked(c->fn(argc - i, argv + i));
 }
