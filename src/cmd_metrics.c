@@ -269,8 +269,10 @@ prom_durations(FILE *f, const struct metrics *m)
 {
 	static const double qs[] = { 50, 90, 99 };
 
-	prom_head(f, "job_duration_seconds", "summary", "Duration of the "
-	    "attempts that ended done in the last hour (nearest rank).");
+	/* gauges, not a summary: the window slides, so a _sum and _count
+	 * would go down, which rate() takes for a counter reset */
+	prom_head(f, "job_duration_seconds", "gauge", "Duration percentile "
+	    "of the attempts that ended done in the last hour (nearest rank).");
 	for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
 		int64_t v = pct(m, qs[i]);
 
@@ -278,8 +280,6 @@ prom_durations(FILE *f, const struct metrics *m)
 		    qs[i] / 100);
 		prom_value(f, v < 0 ? -1 : (double)v / 1000);
 	}
-	fprintf(f, "queuectl_job_duration_seconds_sum %.9g\n", m->dur_sum / 1000);
-	fprintf(f, "queuectl_job_duration_seconds_count %zu\n", m->ndur);
 	prom_head(f, "job_duration_max_seconds", "gauge", "Longest attempt "
 	    "that ended done in the last hour.");
 	fprintf(f, "queuectl_job_duration_max_seconds");

@@ -80,7 +80,6 @@ add_duration(struct metrics *m, int64_t d)
 		m->capdur = cap;
 	}
 	m->durations[m->ndur++] = d;
-	m->dur_sum += (double)d;
 	return 0;
 }
 

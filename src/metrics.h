@@ -40,7 +40,6 @@ struct metrics {
 	int64_t *durations;               /* of done attempts, in the duration
 	                                   * window; sorted by metrics_finish */
 	size_t ndur, capdur;
-	double dur_sum;                   /* ms */
 	struct metrics_worker *workers;
 	size_t nworkers, capworkers;
 };
