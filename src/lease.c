@@ -220,7 +220,9 @@ lease_build(struct spool *sp, struct lease *l)
 	    O_CLOEXEC)) == -1)
 		goto fail;
 	if ((l->lockfd = spool_open_lock(fd, "lock", 1)) == -1 ||
-	    flock(l->lockfd, LOCK_EX | LOCK_NB) == -1)
+	    flock(l->lockfd, LOCK_EX | LOCK_NB) == -1 ||
+	    (l->runfd = spool_open_lock(fd, "run", 1)) == -1 ||
+	    flock(l->runfd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	l->dirfd = fd;
 	if (lease_record(l, NULL, 0, 0) == -1)
@@ -236,15 +238,18 @@ fail:
 	saved = errno;
 	if (l->lockfd != -1)
 		close(l->lockfd);
+	if (l->runfd != -1)
+		close(l->runfd);
 	if (l->recfd != -1)
 		close(l->recfd);
 	if (fd != -1) {
 		unlinkat(fd, "lease", 0);
 		unlinkat(fd, "lock", 0);
+		unlinkat(fd, "run", 0);
 		close(fd);
 	}
 	unlinkat(sp->tmp, tmpname, AT_REMOVEDIR);
-	l->lockfd = l->dirfd = l->recfd = -1;
+	l->lockfd = l->dirfd = l->recfd = l->runfd = -1;
 	errno = saved;
 	return -1;
 }
@@ -256,7 +261,7 @@ lease_create(struct spool *sp, struct lease *l, const char *fs,
 	int a = 0, b = 0;
 
 	memset(l, 0, sizeof *l);
-	l->dirfd = l->lockfd = l->recfd = -1;
+	l->dirfd = l->lockfd = l->recfd = l->runfd = -1;
 	l->fs = fs;
 	l->poll_ms = poll_ms;
 	l->started_at = now_ms();
@@ -289,6 +294,7 @@ static int
 lease_remove(struct spool *sp, int dirfd, const char *name)
 {
 	unlinkat(dirfd, "lease", 0);
+	unlinkat(dirfd, "run", 0);
 	unlinkat(dirfd, "lock", 0);
 	if (unlinkat(sp->dir[ST_PROCESSING], name, AT_REMOVEDIR) == -1 &&
 	    errno != ENOENT)
@@ -307,6 +313,9 @@ lease_release(struct spool *sp, struct lease *l)
 	 * hidden name (.nfsXXXX, .fuse_hiddenXXXX), and the rmdir would fail */
 	if (l->recfd != -1)
 		close(l->recfd);
+	if (l->runfd != -1)
+		close(l->runfd);
+	l->runfd = -1;
 	r = lease_remove(sp, l->dirfd, l->id);
 	close(l->dirfd);
 	l->dirfd = l->recfd = -1;
@@ -360,6 +369,35 @@ group_gone(pid_t pgid)
 		nanosleep(&ten_ms, NULL);
 	}
 	return 0;
+}
+
+/* Is the lock file wfd/name held by someone? */
+static int
+lock_held(int wfd, const char *name)
+{
+	int fd = spool_open_lock(wfd, name, 0);
+	int held;
+
+	if (fd == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+/*
+ * Does a job of this dead lease, recorded on another host, still run
+ * there? Its processes hold <lease>/run (LEASE_RUN_FD), which they inherited
+ * from their worker: while it is locked, the job must not be run again here
+ * (the host's own next worker kills them; this host cannot).
+ */
+static int
+runs_elsewhere(const cJSON *rec, int wfd)
+{
+	const char *host = rec_str(rec, "host");
+
+	return host != NULL && strcmp(host, host_name()) != 0 &&
+	    lock_held(wfd, "run");
 }
 
 /*
@@ -482,7 +520,7 @@ reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 	    !same_file(lockfd, wfd, "lock"))
 		goto out;     /* alive, or reclaimed meanwhile */
 	if ((rec = record_read(wfd)) != NULL) {
-		int alive = kill_orphans(rec) == -1;
+		int alive = runs_elsewhere(rec, wfd) || kill_orphans(rec) == -1;
 
 		cJSON_Delete(rec);
 		if (alive) {
@@ -541,20 +579,6 @@ struct list_arg {
 	int n, cap;
 };
 
-/* Is the lease's lock held by someone (its worker)? */
-static int
-lock_held(int wfd)
-{
-	int fd = spool_open_lock(wfd, "lock", 0);
-	int held;
-
-	if (fd == -1)
-		return 0;
-	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
-	close(fd);
-	return held;
-}
-
 static void
 info_fill(struct lease_info *li, int wfd, const char *name)
 {
@@ -563,7 +587,7 @@ info_fill(struct lease_info *li, int wfd, const char *name)
 
 	memset(li, 0, sizeof *li);
 	strlcpy(li->id, name, sizeof li->id);
-	li->alive = lock_held(wfd);
+	li->alive = lock_held(wfd, "lock");
 	if (rec == NULL)
 		return;
 	if ((s = rec_str(rec, "host")) != NULL)

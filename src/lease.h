@@ -15,11 +15,13 @@
 #include "spool.h"
 
 #define LEASE_RECORD_SIZE 1024        /* the lease record, blank-padded */
+#define LEASE_RUN_FD      63          /* where a job holds <lease>/run */
 
 struct lease {
 	char id[WORKER_ID_MAX + 1];   /* HOST-PID */
 	int dirfd;
 	int lockfd;
+	int runfd;                    /* <lease>/run, locked; the jobs inherit it */
 	int recfd;                    /* the record, rewritten in place */
 	int64_t started_at;
 	const char *fs;               /* the spool's filesystem (fs_probe) */

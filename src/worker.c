@@ -600,6 +600,7 @@ pump(struct worker *w, struct attempt *a, int i)
 
 struct spawn_ctx {
 	int go, out, err;       /* the worker's ends: go pipe read, logs write */
+	int run;                /* the lease's run lock, kept as LEASE_RUN_FD */
 	const char *cwd;        /* NULL: the worker's */
 	char **argv;            /* simple: the command's words (one block) */
 	char *sh_argv[4];       /* otherwise: sh -c COMMAND */
@@ -711,6 +712,7 @@ spawn_prepare(struct worker *w, struct attempt *a, int go, int out, int err)
 	c->go = go;
 	c->out = out;
 	c->err = err;
+	c->run = w->lease.runfd;
 	c->cwd = a->job.cwd;
 	if (shell_simple_argv(a->job.command, &c->argv) == -1 ||
 	    spawn_env(w, a, c) == -1) {
@@ -739,7 +741,9 @@ child_fail(const char *what, int e, int status)
 /*
  * The child: its own process group, stdio in place and every other
  * descriptor closed (the lease lock above all, and the go pipe's write end,
- * so that the worker's death reads as end of file); then wait for the go
+ * so that the worker's death reads as end of file) but the lease's run
+ * lock as LEASE_RUN_FD, which every process of the job then holds (so that
+ * another host does not reclaim the job while it runs); then wait for the go
  * byte, which comes once the lease records our process group, and exec the
  * command as sh -c would: a simple one (shell_simple_argv) directly, with
  * sh's exit status and message when it cannot be run (127: not found, 126:
@@ -756,9 +760,11 @@ child_main(void *arg)
 	setpgid(0, 0);
 	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(c->out, 1) == -1 ||
-	    dup2(c->err, 2) == -1 || (c->go != 3 && dup2(c->go, 3) == -1))
+	    dup2(c->err, 2) == -1 || (c->go != 3 && dup2(c->go, 3) == -1) ||
+	    dup2(c->run, LEASE_RUN_FD) == -1 ||
+	    close_range(4, LEASE_RUN_FD - 1, 0) == -1)
 		_exit(127);
-	closefrom(4);
+	closefrom(LEASE_RUN_FD + 1);
 	if (read(3, &ch, 1) != 1)
 		_exit(127);           /* the worker died before recording us */
 	close(3);
@@ -1642,7 +1648,7 @@ worker_main(struct spool *sp, int ready_fd)
 	memset(&w, 0, sizeof w);
 	w.sp = sp;
 	w.ifd = w.sfd = -1;
-	w.lease.dirfd = w.lease.lockfd = w.lease.recfd = -1;
+	w.lease.dirfd = w.lease.lockfd = w.lease.recfd = w.lease.runfd = -1;
 	index_init(&w.ix);
 	notify_setup(&w, ready_fd == -1);
 	if (setup(&w) == -1) {

@@ -7,7 +7,8 @@
 # its job's process group at once, records nothing and exits 3; another
 # worker then reclaims the job as an interrupted attempt. A healthy worker
 # is not fenced, and stops with 0. Reclaim never kills a process group of
-# a lease from another host.
+# a lease from another host, and leaves such a lease while its job still
+# runs there (the job holds the lease's run lock).
 . "$(dirname "$0")/../lib.sh"
 
 q init >/dev/null
@@ -144,5 +145,25 @@ jq_ok "o1: worker died" "$SPOOL/dead/o1.json" '.last_error == "worker died"'
 check "the group with that pgid on this host is not killed" alive "$other"
 kill "$other"
 check "the lease is gone" test ! -e "$d"
+
+# --- a dead lease of another host whose job still runs there -------------
+# Its worker was killed with -9, its job goes on (it holds <lease>/run, fd
+# 63): no other host may reclaim it until the job ends.
+start f4
+check "the job holds the lease's run lock (fd 63)" bash -c \
+	"[ \"\$(readlink /proc/$(pgrep -f "$MARK f4" | head -n 1)/fd/63)\" = '$lease/run' ]"
+kill -9 "$w"
+wait_for 30 "f4's worker is gone" dead_pid "$w"
+jq -c '.host = "otherhost"' "$lease/lease" >"$TEST_DIR/rec" && cat "$TEST_DIR/rec" >"$lease/lease"
+runq recover
+rc_is 75 "recover leaves the lease of another host whose job still runs"
+check "f4 is still in the lease" test -e "$lease/f4.json"
+check "and still runs" procs "$MARK f4"
+kill -9 -- -"$pg"
+wait_for 10 "f4's group has ended (as its own host's next worker would end it)" group_gone "$pg"
+runq recover
+rc_is 0 "then recover reclaims it"
+check "f4 is settled as an interrupted attempt" in_state f4 failed
+jq_ok "f4: worker died" "$SPOOL/failed/f4.json" '.last_error == "worker died"'
 
 done_testing
