@@ -1260,6 +1260,7 @@ sweep_one(int dirfd, const char *name, void *arg)
 			return 0;
 		unlinkat(fd, "lease", 0);
 		unlinkat(fd, "lock", 0);
+		unlinkat(fd, "run", 0);
 		close(fd);
 	}
 	if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
