@@ -235,7 +235,7 @@ for ((h = 1; h <= HOSTS; h++)); do
 				q "$h" enqueue --id "$id" -- "$D/job.sh" "$id" "$s" >/dev/null
 				r=$?
 				[ $r = 0 ] || { [ $r = 73 ] && [ $try -gt 0 ]; } && break
-				[ $try -ge 60 ] && { echo "$id h$h exit $r" >>"$D/enqueue.fail"; break; }
+				[ $try -ge 60 ] || [ -e "$D/stop" ] && { echo "$id h$h exit $r" >>"$D/enqueue.fail"; break; }
 				echo "$id h$h exit $r: try again" >>"$D/enqueue.retry"
 				sleep 1
 			done
@@ -306,7 +306,7 @@ for ((h = 1; h <= HOSTS; h++)); do start_workers "$h" "$WPH"; done
 KILLS=0
 did_client=0 did_cut=0 CUT_HOST=3 CLIENT_HOST=2
 FAILOVER_MS= CUT_S=$((QMH_TIMEOUT * 3))
-CLIENT_SELF_EXIT= CUT_SELF_EXIT= CUT_BUSY= CLIENT_LEFT=0 CUT_LEFT=0
+CLIENT_SELF_EXIT= CUT_SELF_EXIT= CUT_BUSY= CLIENT_LEFT=0 CUT_LEFT=0 CUT_ALIVE=()
 finished=0 stalled=0 last_n=-1 last_progress=$(us)
 sleep_s=$(awk -v m="$KILL_MS" 'BEGIN { printf "%.3f", m / 1000 }')
 deadline=$((T0 + DEADLINE * 1000000))
@@ -365,10 +365,15 @@ cut_chaos() {
 	left=()
 	for p in "${old[@]}"; do alive "$p" && left+=("$p"); done
 	CUT_LEFT=${#left[@]}
+	CUT_ALIVE=("${left[@]}")
 	CUT_SELF_EXIT="${#left[@]} of ${#old[@]}"
 	host_heal $h
 	echo "HEAL - h$h $(us)" >>"$EVENTS"
-	qmh_wait 60 ls "$(host_mnt $h)/spool/pending" || diag "h$h's mount does not work 60 s after the heal"
+	if ! qmh_wait 30 ls "$(host_mnt $h)/spool/pending"; then
+		# seen once in 8 runs: the client never reconnected; an admin remounts
+		diag "h$h's mount does not work 30 s after the heal: remounted"
+		remount $h || diag "remount of h$h failed"
+	fi
 }
 
 # random_kill [SPARE_HOST]: kill -9 a random worker (not of SPARE_HOST), replace it
@@ -418,6 +423,7 @@ while :; do
 	done
 done
 T_END=$(us)
+: >"$D/stop" # producers give up now
 prune
 DIED_CHAOS=("${DIED[@]}")
 for p in "${PRODUCERS[@]}"; do wait "$p"; done
@@ -444,12 +450,13 @@ why=
 check $((finished == 0)) "all $N jobs (and the 2 long ones) reached done/ within ${DEADLINE}s ($(ndone) did, $(((T_END - TW0) / 1000000)) s)$why" \
 	"$(q 1 status 2>&1)"
 check $((did_client == 0 || CLIENT_LEFT > 0)) "workers whose mount died under them exited by themselves within 10 s (${CLIENT_SELF_EXIT:-?} still running)" \
-	"they went on with a dead mount (ENOTCONN on every call): today a worker
-never checks its lease; with fencing it cannot confirm it and exits"
+	"they went on with a dead mount (ENOTCONN on every call): a worker that
+cannot confirm its lease within lease_timeout must exit (fencing)"
 check $((did_cut == 0 || CUT_LEFT > 0)) "workers of the cut-off host exited by themselves during the ${CUT_S}s cut (${CUT_SELF_EXIT:-?} still running)" \
-	"they were still there when h$CUT_HOST was healed: today a worker never
-checks its lease, so a cut-off worker keeps running its job while another host
-reclaims it (fencing: lease_check/lease_timeout)"
+	"still running when h$CUT_HOST was healed:$(for p in "${CUT_ALIVE[@]}"; do printf ' h%s-%s' "$CUT_HOST" "$p"; done); a worker that cannot
+confirm its lease within lease_timeout must stop its job and exit (fencing),
+idle or not; without it a cut-off worker keeps running its job while another
+host reclaims it"
 case $FAILOVER_MS in
 '' | '>'*) r=1 ;;
 *) r=0 ;;
@@ -460,7 +467,12 @@ check $r "another host could take the lock of h$CUT_HOST's lease during the cut 
 # h1 runs d-orphan (15 s); its worker is killed and h1 starts no new one; a
 # worker started on h2 reclaims the dead lease. The job's process group is
 # still running on h1, and h2 must not run the job again meanwhile.
+# only h1 has a worker when d-orphan comes (polling workers elsewhere would
+# take it first)
 for o in $(live_on 1); do kill_worker "$o"; done
+q 2 worker stop >/dev/null
+q 3 worker stop >/dev/null
+prune
 q 1 enqueue --priority -100 --id d-orphan -- "$D/job.sh" d-orphan 15 >/dev/null
 start_workers 1 1 # its start scan finds d-orphan
 # (killed once the job has started: its start line is in the results)
@@ -475,9 +487,12 @@ if qmh_wait 20 bash -c "ls -d '$SPOOL'/processing/h1-*/d-orphan.json && grep -q 
 	start_workers 2 1
 	qmh_wait 60 test -e "$SPOOL/done/d-orphan.json"
 	start_workers 1 "$WPH"
+	D_SETUP=0
 else
+	D_SETUP=1
 	diag "h1 did not start d-orphan within 20 s"
 fi
+check "$D_SETUP" "(d) set up: d-orphan ran on h1 when its worker was killed"
 check "$([ -e "$SPOOL/done/d-orphan.json" ]; echo $?)" "d-orphan, whose worker on h1 was killed, reached done/ within 60 s" \
 	"it is in $(cd "$SPOOL" && ls -d */d-orphan.json */*/d-orphan.json 2>/dev/null), attempts $(cat "$SPOOL"/*/d-orphan.json "$SPOOL"/*/*/d-orphan.json 2>/dev/null | jq -r .attempts | head -n 1):
 its reruns on h2 failed while h1's orphan ran, and a retry that a worker
