@@ -467,10 +467,11 @@ link_log(int fromfd, int tofd, const char *name)
 	return -1;
 }
 
-/* The move of spool_job_move and spool_job_claim. */
+/* The move of spool_job_move and spool_job_claim; tofd is fsync'ed when
+ * dosync is set and sync is on. */
 static int
 move_job(struct spool *sp, int fromfd, int tofd, const char *id,
-    int noreplace)
+    int noreplace, int dosync)
 {
 	char json[ID_MAX + 8], logs[2][ID_MAX + 8];
 	int linked[2] = { 0, 0 }, saved, r;
@@ -499,7 +500,7 @@ move_job(struct spool *sp, int fromfd, int tofd, const char *id,
 		unlinkat(fromfd, logs[i], 0);
 	CRASH_POINT("move.before_fsync");
 	/* The move has happened: a failing fsync does not undo it. */
-	if (spool_sync(sp))
+	if (dosync && spool_sync(sp))
 		fsync(tofd);
 	CRASH_POINT("move.after_fsync");
 	return 0;
@@ -515,13 +516,17 @@ undo:
 int
 spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id)
 {
-	return move_job(sp, fromfd, tofd, id, 1);
+	return move_job(sp, fromfd, tofd, id, 1, 1);
 }
 
 int
 spool_job_claim(struct spool *sp, int fromfd, int leasefd, const char *id)
 {
-	return move_job(sp, fromfd, leasefd, id, 0);
+	/* No fsync: a claim lost to a power loss leaves the job in pending/ (or
+	 * failed/), where nothing has run it; the attempt that runs it is made
+	 * durable by the rewrite that counts it, whose fsync of the lease
+	 * directory also carries the claim's entry. */
+	return move_job(sp, fromfd, leasefd, id, 0, 0);
 }
 
 /* Where a settled job goes, and its next_run_at. */

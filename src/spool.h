@@ -112,7 +112,9 @@ int spool_job_move(struct spool *sp, int fromfd, int tofd, const char *id);
 /*
  * Move job id from fromfd into the caller's own lease directory: the same
  * as spool_job_move, but a plain rename, which needs no RENAME_NOREPLACE
- * (no other process creates files in a live lease). ENOENT: lost the race.
+ * (no other process creates files in a live lease), and no fsync (the
+ * caller's rewrite of the job, counting the attempt, fsyncs the lease
+ * before the job runs). ENOENT: lost the race.
  */
 int spool_job_claim(struct spool *sp, int fromfd, int leasefd, const char *id);
 
