@@ -431,6 +431,18 @@ struct reclaim {
 	int failed;
 };
 
+/* Are adir/name and bdir/name one file (a move by link + unlink that was
+ * cut short between the two, where RENAME_NOREPLACE is refused)? */
+static int
+one_file(int adir, int bdir, const char *name)
+{
+	struct stat a, b;
+
+	return fstatat(adir, name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(bdir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* Put one job of a dead lease where it belongs. */
 static int
 reclaim_job(int dirfd, const char *name, void *arg)
@@ -462,11 +474,13 @@ reclaim_job(int dirfd, const char *name, void *arg)
 		    spool_job_settle(sp, dirfd, &job, 0) == -1)
 			rc->failed = 1;
 	} else if (spool_job_move(sp, dirfd, sp->dir[st], id) == -1) {
-		if (errno == EEXIST)
+		if (errno != EEXIST)
+			rc->failed = 1;
+		else if (one_file(dirfd, sp->dir[st], name))
+			unlinkat(dirfd, name, 0);   /* a cut-short link + unlink */
+		else
 			spool_quarantine(sp, dirfd, name, id,
 			    "duplicate id found while reclaiming a dead lease");
-		else
-			rc->failed = 1;
 	}
 	job_free(&job);
 	rc->njobs++;
