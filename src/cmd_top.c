@@ -60,12 +60,12 @@ struct top_snap {
 	int paused;
 	struct lease_info *li;
 	int nli;
-	struct top_fail fail[TOP_FAILS];
-	int nfail;
 	int64_t now;
-	struct top_rates {            /* from the journal, at most every TICK_MS */
+	struct top_rates {    /* journal and failures: read at most every TICK_MS */
 		long spark[SPARK_N];  /* jobs finished, oldest column first */
 		long last_min, last_hour;
+		struct top_fail fail[TOP_FAILS];  /* newest first */
+		int nfail;
 		int64_t at;           /* when read; 0: never */
 	} r;
 };
@@ -91,7 +91,7 @@ put(struct screen *s, const char *fmt, ...)
 
 /* Keep the TOP_FAILS newest entries of fail[], newest first. */
 static void
-fail_insert(struct top_snap *t, const struct top_fail *f)
+fail_insert(struct top_rates *t, const struct top_fail *f)
 {
 	int i = t->nfail < TOP_FAILS ? t->nfail++ : TOP_FAILS - 1;
 
@@ -106,7 +106,7 @@ fail_insert(struct top_snap *t, const struct top_fail *f)
 }
 
 struct fail_arg {
-	struct top_snap *t;
+	struct top_rates *t;
 	int state;
 };
 
@@ -129,7 +129,7 @@ fail_one(int dirfd, const char *name, void *arg)
 
 /* The last error of each failure shown (only those files are read). */
 static void
-fail_errors(struct spool *sp, struct top_snap *t)
+fail_errors(struct spool *sp, struct top_rates *t)
 {
 	char err[256];
 	struct job j;
@@ -152,7 +152,7 @@ fail_errors(struct spool *sp, struct top_snap *t)
 }
 
 static void
-snap_failures(struct spool *sp, struct top_snap *t)
+snap_failures(struct spool *sp, struct top_rates *t)
 {
 	static const int states[] = { ST_FAILED, ST_DEAD };
 
@@ -184,8 +184,10 @@ rate_one(const struct journal_rec *r, void *arg)
 	return 0;
 }
 
-/* Jobs finished per interval, from the journal's last hour; read again
- * only when the last read is TICK_MS old (a busy journal is megabytes). */
+/* Jobs finished per interval, from the journal's last hour, and the newest
+ * failures (a stat of every entry of failed/ and dead/); read again only
+ * when the last read is TICK_MS old: a busy journal is megabytes, a DLQ
+ * may hold thousands of files. */
 static int
 snap_rates(struct spool *sp, struct top_snap *t)
 {
@@ -193,6 +195,7 @@ snap_rates(struct spool *sp, struct top_snap *t)
 		return 0;
 	memset(&t->r, 0, sizeof t->r);
 	t->r.at = t->now;
+	snap_failures(sp, &t->r);
 	return journal_read(sp, t->now - 3600 * 1000, rate_one, &t->r);
 }
 
@@ -214,7 +217,6 @@ snap_take(struct spool *sp, struct top_snap *t)
 		return -1;
 	}
 	t->paused = control_paused(sp, NULL, 0);
-	snap_failures(sp, t);
 	return snap_rates(sp, t);
 }
 
@@ -290,10 +292,10 @@ render_failures(struct screen *s, const struct top_snap *t)
 	char when[TIME_BUFSZ];
 
 	put(s, "last failures:");
-	if (t->nfail == 0)
+	if (t->r.nfail == 0)
 		put(s, "  none");
-	for (int i = 0; i < t->nfail; i++) {
-		const struct top_fail *f = &t->fail[i];
+	for (int i = 0; i < t->r.nfail; i++) {
+		const struct top_fail *f = &t->r.fail[i];
 
 		time_format(f->when, when);
 		when[19] = '\0';
