@@ -212,18 +212,14 @@ segment_open(struct spool *sp, int64_t hour, int *torn)
 	*torn = 0;
 	if (dir == -1 || segment_name(hour, name, sizeof name) == -1)
 		return -1;
-	fd = openat(dir, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	/* read-write: the same fd reads the last byte (O_APPEND writes) */
+	fd = openat(dir, name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
-		int rfd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (rfd != -1 && pread(rfd, &last, 1, st.st_size - 1) == 1)
-			*torn = last != '\n';
-		if (rfd != -1)
-			close(rfd);
-	}
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) == 1)
+		*torn = last != '\n';
 	if (sp->jfd != -1)
 		close(sp->jfd);
 	sp->jfd = fd;
