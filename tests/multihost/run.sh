@@ -64,10 +64,8 @@ HOSTS=3
 . "$HERE/gluster.sh"
 gluster_require
 
-T_N=0
-T_FAIL=0
-ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
-not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
+# shellcheck source=tests/multihost/tap.sh
+. "$HERE/tap.sh"
 diag() {
 	local line
 	while IFS= read -r line; do printf '# %s\n' "$line"; done <<<"$*"
@@ -84,8 +82,7 @@ check() {
 }
 finish() {
 	echo "1..$T_N"
-	echo "$((T_N - T_FAIL)) passed, $T_FAIL failed"
-	[ "$T_FAIL" = 0 ]
+	tap_tally
 	exit
 }
 cd / || exit 1
@@ -700,5 +697,4 @@ echo "figures: submit $(awk -v n="$N" -v a="$TP0" -v b="$TP1" 'BEGIN { if (b > a
 	"run $(awk -v n="$(ndone)" -v s="$RUN_S" 'BEGIN { printf "%.1f", n / s }') jobs/s ($(ndone) jobs, $((HOSTS * WPH)) workers, $RUN_S s)," \
 	"failover ${FAILOVER_MS:-?} ms (ping-timeout ${QMH_TIMEOUT} s), kills $KILLS, reruns $(stat reruns) (interrupted $(stat interrupted))," \
 	"overlaps $(stat overlaps), lost $LOST, $((($(us) - T0) / 1000000)) s${PRELOAD:+, with the noreplace shim}"
-echo "$((T_N - T_FAIL)) passed, $T_FAIL failed"
-[ "$T_FAIL" = 0 ]
+tap_tally

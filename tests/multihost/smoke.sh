@@ -17,10 +17,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/gluster.sh"
 gluster_require
 
-T_N=0
-T_FAIL=0
-ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
-not_ok() { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
+# shellcheck source=tests/multihost/tap.sh
+. "$HERE/tap.sh"
 # t DESC CMD...: one TAP line from CMD's status, its output as diagnostics
 t() {
 	local d=$1 o
@@ -108,5 +106,4 @@ gluster_down
 t "gluster_down twice is harmless" true
 
 echo "1..$T_N"
-echo "$((T_N - T_FAIL)) passed, $T_FAIL failed"
-[ "$T_FAIL" = 0 ]
+tap_tally
