@@ -102,17 +102,29 @@ help_values(const struct cmd *c)
 }
 
 int
+cli_show_help(const struct cmd *c)
+{
+	cli_usage(stdout, c);
+	printf("%s; see queuectl(1).\n", c->summary);
+	help_values(c);
+	return 0;
+}
+
+int
+cli_usage_error(const struct cmd *c)
+{
+	cli_usage(stderr, c);
+	return EX_USAGE_;
+}
+
+int
 cli_help(const struct cmd *c, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			cli_usage(stdout, c);
-			printf("%s; see queuectl(1).\n", c->summary);
-			help_values(c);
-			return 0;
-		}
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return cli_show_help(c);
 	}
 	return -1;
 }
@@ -124,10 +136,8 @@ cli_no_args(const struct cmd *c, int argc, char **argv)
 
 	if ((r = cli_help(c, argc, argv)) != -1)
 		return r;
-	if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (argc != 1)
+		return cli_usage_error(c);
 	return -1;
 }
 

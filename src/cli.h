@@ -45,6 +45,13 @@ int cli_exit_for(int e);
 /* Print "usage: queuectl USAGE" to f. */
 void cli_usage(FILE *f, const struct cmd *c);
 
+/* Print c's help (usage, summary, the values of its metavariables) to
+ * stdout; returns 0, the exit status of -h/--help. */
+int cli_show_help(const struct cmd *c);
+
+/* Print c's usage to stderr; returns EX_USAGE_, the status to exit with. */
+int cli_usage_error(const struct cmd *c);
+
 /* Handle -h/--help and unknown options in the common way. Returns the
  * exit status to return, or -1 to go on. */
 int cli_help(const struct cmd *c, int argc, char **argv);

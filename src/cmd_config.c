@@ -96,6 +96,5 @@ cmd_config(int argc, char **argv)
 		return config_set(&sp, argv[2], argv[3]);
 	}
 usage:
-	cli_usage(stderr, c);
-	return EX_USAGE_;
+	return cli_usage_error(c);
 }

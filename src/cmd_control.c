@@ -202,10 +202,8 @@ control_cmd(const char *verb, int (*one)(struct spool *, const char *,
 
 	if ((r = cli_help(c, argc, argv)) != -1)
 		return r;
-	if (argc < 2 || argv[1][0] == '-') {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (argc < 2 || argv[1][0] == '-')
+		return cli_usage_error(c);
 	cli_open(&sp);
 	for (int i = 1; i < argc; i++)
 		if ((r = one(&sp, verb, fn, argv[i])) != 0)

@@ -201,6 +201,5 @@ cmd_dlq(int argc, char **argv)
 		spool_close(&sp);
 		return status;
 	}
-	cli_usage(stderr, c);
-	return EX_USAGE_;
+	return cli_usage_error(c);
 }

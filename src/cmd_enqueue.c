@@ -580,17 +580,15 @@ enq_getopt(int argc, char **argv, struct enq_opts *o)
 		case 'b': o->batch = '\n'; break;
 		case '0': o->batch = '\0'; break;
 		case 'h':
-			return cli_help(c, 2, (char *[]){ "", "-h", NULL });
+			return cli_show_help(c);
 		default:
-			cli_usage(stderr, c);
-			return EX_USAGE_;
+			return cli_usage_error(c);
 		}
 	}
 	if ((optind == argc) != (o->batch != -1)) {
 		if (o->batch != -1)
 			warnx("--batch reads the jobs from standard input only");
-		cli_usage(stderr, c);
-		return EX_USAGE_;
+		return cli_usage_error(c);
 	}
 	return -1;
 }

@@ -381,10 +381,8 @@ cmd_metrics(int argc, char **argv)
 		mode = 2, file = argc == 3 ? argv[2] : NULL;
 	else if (argc == 2 && strncmp(argv[1], "--prometheus=", 13) == 0)
 		mode = 2, file = argv[1] + 13;
-	else if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	else if (argc != 1)
+		return cli_usage_error(c);
 	if (file != NULL && *file == '\0')
 		errx(EX_USAGE_, "--prometheus: empty file name");
 	cli_open(&sp);

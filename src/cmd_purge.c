@@ -66,14 +66,12 @@ purge_opts(const struct cmd *c, int argc, char **argv, int *only,
 			break;
 		case 'v': o->verbose = 1; break;
 		case 'j': *json = 1; break;
-		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
-		default: cli_usage(stderr, c); return EX_USAGE_;
+		case 'h': return cli_show_help(c);
+		default: return cli_usage_error(c);
 		}
 	}
-	if (optind != argc) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (optind != argc)
+		return cli_usage_error(c);
 	return -1;
 }
 

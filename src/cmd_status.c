@@ -160,10 +160,8 @@ cmd_status(int argc, char **argv)
 		return r;
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
 		json = 1;
-	else if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	else if (argc != 1)
+		return cli_usage_error(c);
 	cli_open(&sp);
 	for (int s = 0; s < ST_NSTATES; s++)
 		if ((counts[s] = spool_count(&sp, s)) == -1)
@@ -214,14 +212,12 @@ cmd_list(int argc, char **argv)
 				    " processing, done, failed, dead, held)", optarg);
 			break;
 		case 'j': json = 1; break;
-		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
-		default: cli_usage(stderr, c); return EX_USAGE_;
+		case 'h': return cli_show_help(c);
+		default: return cli_usage_error(c);
 		}
 	}
-	if (optind != argc) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (optind != argc)
+		return cli_usage_error(c);
 	cli_open(&sp);
 	for (int s = 0; s < ST_NSTATES; s++)
 		if ((only == -1 || only == s) && joblist_add_state(&sp, s, &jl) == -1)
@@ -314,10 +310,8 @@ cmd_show(int argc, char **argv)
 		else
 			id = "";
 	}
-	if (id == NULL || *id == '\0') {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (id == NULL || *id == '\0')
+		return cli_usage_error(c);
 	cli_open(&sp);
 	find_or_exit(&sp, id, &loc);
 	if (spool_job_read(loc.dirfd, id, &j, err, sizeof err) == -1)

@@ -661,10 +661,8 @@ cmd_top(int argc, char **argv)
 
 	if ((r = cli_help(c, argc, argv)) != -1)
 		return r;
-	if (argc != 1) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (argc != 1)
+		return cli_usage_error(c);
 	if ((u = calloc(1, sizeof *u)) == NULL)
 		err(EX_OSERR_, "out of memory");
 	cli_open(&u->sp_store);

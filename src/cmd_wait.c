@@ -441,14 +441,12 @@ cmd_wait(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': deadline = deadline_of(optarg); break;
-		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
-		default: cli_usage(stderr, c); return EX_USAGE_;
+		case 'h': return cli_show_help(c);
+		default: return cli_usage_error(c);
 		}
 	}
-	if (optind == argc) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (optind == argc)
+		return cli_usage_error(c);
 	ws.n = (size_t)(argc - optind);
 	if ((ws.v = calloc(ws.n, sizeof *ws.v)) == NULL)
 		errx(EX_OSERR_, "out of memory");
@@ -853,14 +851,12 @@ cmd_logs(int argc, char **argv)
 		case 'o': want[1] = 0; break;
 		case 'e': want[0] = 0; break;
 		case 'a': f.attempt = attempt_of(optarg); break;
-		case 'h': return cli_help(c, 2, (char *[]){ "", "-h", NULL });
-		default: cli_usage(stderr, c); return EX_USAGE_;
+		case 'h': return cli_show_help(c);
+		default: return cli_usage_error(c);
 		}
 	}
-	if (optind != argc - 1 || (!want[0] && !want[1])) {
-		cli_usage(stderr, c);
-		return EX_USAGE_;
-	}
+	if (optind != argc - 1 || (!want[0] && !want[1]))
+		return cli_usage_error(c);
 	if (!id_valid(f.id = argv[optind]))
 		errx(EX_DATAERR_, "invalid id: %s", f.id);
 	for (int i = 0; i < 2; i++)

@@ -209,6 +209,5 @@ cmd_worker(int argc, char **argv)
 		return worker_stop(&sp, argc == 3);
 	}
 usage:
-	cli_usage(stderr, c);
-	return EX_USAGE_;
+	return cli_usage_error(c);
 }
