@@ -77,10 +77,6 @@ control_one(struct spool *sp, const char *verb, control_fn fn,
 {
 	int r, state = -1;
 
-	if (!id_valid(id)) {
-		warnx("invalid id: %s", id);
-		return EX_DATAERR_;
-	}
 	if ((r = locked(sp, fn, id, &state)) == -1)
 		return failed(verb, id, state, errno);
 	if (r == 1)
@@ -165,10 +161,6 @@ cancel_one(struct spool *sp, const char *verb, control_fn fn,
 {
 	int r, state = -1, ran = 0;
 
-	if (!id_valid(id)) {
-		warnx("invalid id: %s", id);
-		return EX_DATAERR_;
-	}
 	if ((r = locked(sp, fn, id, &state)) == CANCEL_RUNNING) {
 		ran = 1;
 		r = cancel_wait(sp, id, &state);
@@ -191,7 +183,7 @@ cancel_one(struct spool *sp, const char *verb, control_fn fn,
 	return 0;
 }
 
-/* The command: verb ID...; one(sp, verb, fn, id) for each id. */
+/* The command: verb ID...; one(sp, verb, fn, id) for each valid id. */
 static int
 control_cmd(const char *verb, int (*one)(struct spool *, const char *,
     control_fn, const char *), control_fn fn, int argc, char **argv)
@@ -205,9 +197,13 @@ control_cmd(const char *verb, int (*one)(struct spool *, const char *,
 	if (argc < 2 || argv[1][0] == '-')
 		return cli_usage_error(c);
 	cli_open(&sp);
-	for (int i = 1; i < argc; i++)
-		if ((r = one(&sp, verb, fn, argv[i])) != 0)
+	for (int i = 1; i < argc; i++) {
+		if (!id_valid(argv[i])) {
+			warnx("invalid id: %s", argv[i]);
+			status = EX_DATAERR_;
+		} else if ((r = one(&sp, verb, fn, argv[i])) != 0)
 			status = r;
+	}
 	spool_close(&sp);
 	return status;
 }
