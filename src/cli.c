@@ -4,6 +4,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,6 +140,24 @@ cli_no_args(const struct cmd *c, int argc, char **argv)
 	if (argc != 1)
 		return cli_usage_error(c);
 	return -1;
+}
+
+long
+cli_int_opt(const char *name, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+		if (hi == LONG_MAX)
+			errx(EX_USAGE_, "--%s: must be an integer from %ld", name,
+			    lo);
+		errx(EX_USAGE_, "--%s: must be an integer from %ld to %ld", name,
+		    lo, hi);
+	}
+	return v;
 }
 
 void

@@ -60,6 +60,10 @@ int cli_help(const struct cmd *c, int argc, char **argv);
  * any argument. Returns the exit status to return, or -1 to go on. */
 int cli_no_args(const struct cmd *c, int argc, char **argv);
 
+/* The value of option --name, an integer in [lo, hi] (hi LONG_MAX: no
+ * upper bound), or exit 64 saying the range. */
+long cli_int_opt(const char *name, const char *s, long lo, long hi);
+
 /* Print a cJSON document (and a newline) to stdout; frees it. */
 void cli_print_json(cJSON *doc);
 

@@ -67,21 +67,6 @@ read_stdin(size_t *len)
 	return buf;
 }
 
-/* Parse an integer option in [lo, hi] or exit 64. */
-static long
-int_opt(const char *name, const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-		errx(EX_USAGE_, "--%s: must be an integer from %ld to %ld", name,
-		    lo, hi);
-	return v;
-}
-
 static void
 put(cJSON *obj, const char *key, cJSON *item)
 {
@@ -175,10 +160,10 @@ parse_opts(const struct enq_opts *o, struct enq_vals *v)
 	int64_t ms = 0;
 
 	if (o->priority != NULL)
-		v->priority = int_opt("priority", o->priority,
+		v->priority = cli_int_opt("priority", o->priority,
 		    -PRIORITY_LIMIT, PRIORITY_LIMIT);
 	if (o->max_retries != NULL)
-		v->max_retries = int_opt("max-retries", o->max_retries, 0,
+		v->max_retries = cli_int_opt("max-retries", o->max_retries, 0,
 		    RETRIES_LIMIT);
 	if (o->timeout != NULL) {
 		if (duration_parse(o->timeout, &ms) == -1 ||

@@ -813,20 +813,6 @@ cmd_wait_output(struct spool *sp, const char *id)
 	return r;
 }
 
-/* --attempt's value, or exit 64. */
-static long
-attempt_of(const char *s)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || n < 1)
-		errx(EX_USAGE_, "--attempt: must be a number from 1");
-	return n;
-}
-
 int
 cmd_logs(int argc, char **argv)
 {
@@ -850,7 +836,8 @@ cmd_logs(int argc, char **argv)
 		case 'f': f.follow = 1; break;
 		case 'o': want[1] = 0; break;
 		case 'e': want[0] = 0; break;
-		case 'a': f.attempt = attempt_of(optarg); break;
+		case 'a': f.attempt = cli_int_opt("attempt", optarg, 1,
+			    LONG_MAX); break;
 		case 'h': return cli_show_help(c);
 		default: return cli_usage_error(c);
 		}

@@ -178,19 +178,14 @@ cmd_worker(int argc, char **argv)
 		goto usage;
 	if (strcmp(argv[1], "start") == 0) {
 		long count = 1;
-		char *end;
 
 		const char *n = argc == 4 && strcmp(argv[2], "--count") == 0 ?
 		    argv[3] : argc == 3 && strncmp(argv[2], "--count=", 8) == 0 ?
 		    argv[2] + 8 : NULL;
 
-		if (n != NULL) {
-			count = strtol(n, &end, 10);
-			if (*n == '\0' || *end != '\0' || count < 1 ||
-			    count > MAX_WORKERS)
-				errx(EX_USAGE_, "--count: must be from 1 to %d",
-				    MAX_WORKERS);
-		} else if (argc != 2)
+		if (n != NULL)
+			count = cli_int_opt("count", n, 1, MAX_WORKERS);
+		else if (argc != 2)
 			goto usage;
 		cli_open(&sp);
 		fflush(stdout);
