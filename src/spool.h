@@ -188,14 +188,16 @@ int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
 /*
  * Enqueue jobs[0..n-1] in order as one group: each is filled and written to
  * tmp/ without an fsync of its own; then, holding SPOOL/lock once if any
- * job brings its own id, each is checked and renamed into pending/ as
- * spool_enqueue does; then one
+ * job needs spool_enqueue's look-ups (an id of its own, "after", unique),
+ * each is checked and renamed into pending/ (hold/) as spool_enqueue does;
+ * then one
  * syncfs(2) (sync = 1) makes the whole group durable before this returns.
  * Stops at the first job that cannot be enqueued. Returns how many were
  * (jobs[0..r-1]; a unique job whose command was found counts, with the id
  * of the job found, as spool_enqueue's 2); when r < n, errno (and loc, for
- * EEXIST and EALREADY) tell why jobs[r] was not. Returns -1 when none was. *sync_err is 0, or the errno of a
- * failed final sync: the r jobs are queued but may not survive a power loss.
+ * EEXIST and EALREADY) tell why jobs[r] was not. Returns -1 when none was.
+ * *sync_err is 0, or the errno of a failed final sync: the r jobs are
+ * queued but may not survive a power loss.
  */
 ssize_t spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
     struct spool_loc *loc, int *sync_err);

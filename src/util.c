@@ -351,7 +351,6 @@ has_suffix(const char *name, const char *suffix)
 	return n >= m && strcmp(name + n - m, suffix) == 0;
 }
 
-
 int
 utf8_valid(const char *buf, size_t len)
 {

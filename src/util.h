@@ -98,7 +98,6 @@ int utf8_valid(const char *buf, size_t len);
 /* Does name end with suffix? */
 int has_suffix(const char *name, const char *suffix);
 
-
 /* This host's name, cut at the first dot, with characters outside
  * [A-Za-z0-9-] replaced by '-'; "localhost" if it has none. */
 const char *host_name(void);
