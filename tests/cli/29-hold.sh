@@ -97,6 +97,11 @@ runq release ../x
 rc_is 65 "release of an invalid id: 65"
 runq hold
 rc_is 64 "hold without an id: 64"
+runq enqueue --hold --id m1 true
+runq release ../x m1 nosuchjob
+rc_is 66 "release of several ids exits with the last failure's status (66, not 65)"
+is "$out" "m1" "and still releases the valid id between the failures"
+check "m1 left hold/" absent "$SPOOL/hold/m1.json"
 runq enqueue --id r1 "sleep 30 # $MARK"
 wait_for 30 "r1 runs" in_state r1 processing
 runq hold r1
