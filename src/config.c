@@ -138,39 +138,40 @@ boolean(const char *s, int *v)
 	return -1;
 }
 
+/* The multi-host keys: seconds (double) in struct config at off. */
+static const struct {
+	const char *key;
+	size_t off;
+	double lo, hi;
+	int can_auto;
+	const char *range;
+} mh_keys[] = {
+	{ "poll_interval", offsetof(struct config, poll_interval), 0, 3600,
+	  1, "auto, or a number of seconds from 0 (off) to 3600" },
+	{ "lease_check", offsetof(struct config, lease_check), 0.1, 3600,
+	  1, "auto, or a number of seconds from 0.1 to 3600" },
+	{ "lease_timeout", offsetof(struct config, lease_timeout), 0.2,
+	  86400, 1, "auto, or a number of seconds from 0.2 to 86400" },
+	{ "lock_failover", offsetof(struct config, lock_failover), 1,
+	  86400, 0, "a number of seconds from 1 to 86400" },
+};
+
 /* Set a multi-host key (canonical k): 1 if k is one (*range is then NULL,
  * or the accepted range when value is bad), 0 if it is not. */
 static int
 multihost_value(struct config *c, const char *k, const char *value,
     const char **range)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-		double lo, hi;
-		int can_auto;
-		const char *range;
-	} keys[] = {
-		{ "poll_interval", offsetof(struct config, poll_interval), 0, 3600,
-		  1, "auto, or a number of seconds from 0 (off) to 3600" },
-		{ "lease_check", offsetof(struct config, lease_check), 0.1, 3600,
-		  1, "auto, or a number of seconds from 0.1 to 3600" },
-		{ "lease_timeout", offsetof(struct config, lease_timeout), 0.2,
-		  86400, 1, "auto, or a number of seconds from 0.2 to 86400" },
-		{ "lock_failover", offsetof(struct config, lock_failover), 1,
-		  86400, 0, "a number of seconds from 1 to 86400" },
-	};
+	for (size_t i = 0; i < sizeof mh_keys / sizeof *mh_keys; i++) {
+		double *dst = (double *)(void *)((char *)c + mh_keys[i].off);
 
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		double *dst = (double *)(void *)((char *)c + keys[i].off);
-
-		if (strcmp(k, keys[i].key) != 0)
+		if (strcmp(k, mh_keys[i].key) != 0)
 			continue;
 		*range = NULL;
-		if (keys[i].can_auto && strcmp(value, "auto") == 0)
+		if (mh_keys[i].can_auto && strcmp(value, "auto") == 0)
 			*dst = CONFIG_AUTO;
-		else if (number(value, keys[i].lo, keys[i].hi, dst) == -1)
-			*range = keys[i].range;
+		else if (number(value, mh_keys[i].lo, mh_keys[i].hi, dst) == -1)
+			*range = mh_keys[i].range;
 		return 1;
 	}
 	return 0;
@@ -253,17 +254,13 @@ fmt_double(char *buf, size_t n, double v)
 static int
 multihost_get(const struct config *c, const char *k, double *d)
 {
-	if (strcmp(k, "poll_interval") == 0)
-		*d = c->poll_interval;
-	else if (strcmp(k, "lease_check") == 0)
-		*d = c->lease_check;
-	else if (strcmp(k, "lease_timeout") == 0)
-		*d = c->lease_timeout;
-	else if (strcmp(k, "lock_failover") == 0)
-		*d = c->lock_failover;
-	else
-		return 0;
-	return 1;
+	for (size_t i = 0; i < sizeof mh_keys / sizeof *mh_keys; i++)
+		if (strcmp(k, mh_keys[i].key) == 0) {
+			*d = *(const double *)(const void *)((const char *)c +
+			    mh_keys[i].off);
+			return 1;
+		}
+	return 0;
 }
 
 int
