@@ -926,21 +926,21 @@ in_other_lease(int dirfd, const char *name, const char *lease, void *arg)
 	return strcmp(name, w->dup_name) == 0 && strcmp(lease, w->lease.id) != 0;
 }
 
-/* Where else is name (a drop-in duplicate): done/, failed/, dead/, or
- * another worker's lease? NULL if nowhere. */
+/* Where else is name (a drop-in duplicate): done/, failed/, dead/, hold/,
+ * or another worker's lease? Its directory's name, NULL if nowhere. */
 static const char *
 duplicate_of(struct worker *w, const char *name)
 {
-	static const int dirs[] = { ST_DONE, ST_FAILED, ST_DEAD };
+	static const int dirs[] = { ST_DONE, ST_FAILED, ST_DEAD, ST_HELD };
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
 		if (fstatat(w->sp->dir[dirs[i]], name, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0)
-			return state_name(dirs[i]);
+			return state_dir(dirs[i]);
 	w->dup_name = name;
 	if (spool_each_leased(w->sp, in_other_lease, w) == 1)
-		return state_name(ST_PROCESSING);
+		return state_dir(ST_PROCESSING);
 	return NULL;
 }
 

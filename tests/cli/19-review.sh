@@ -52,6 +52,20 @@ kill -TERM "$FG_PID" "$W1"
 wait_for 20 "the first worker stops" dead_pid "$W1"
 wait_for 20 "the second worker stops" dead_pid "$FG_PID"
 
+# --- a drop-in duplicate of a held job is quarantined; hold/ keeps it ------
+runq enqueue --id hdup "echo held"
+runq hold hdup
+rc_is 0 "hdup held"
+fg_worker
+printf '{"command":"echo second"}' >"$SPOOL/tmp/h"
+mv "$SPOOL/tmp/h" "$SPOOL/pending/hdup.json"
+wait_for 20 "the duplicate of a held job is quarantined" exists "$SPOOL/dead/hdup.reason"
+like "$(cat "$SPOOL/dead/hdup.reason" 2>&1)" "already in hold/" "... with a reason naming hold/"
+check "the held job is still in hold/" exists "$SPOOL/hold/hdup.json"
+check_not "... and no copy of it ran" exists "$SPOOL/done/hdup.json"
+kill -TERM "$FG_PID"
+wait_for 20 "that worker stops" dead_pid "$FG_PID"
+
 # --- worker stop signals only the process that wrote the lease -------------
 sleep 1000 &
 victim=$!
