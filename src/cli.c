@@ -142,6 +142,32 @@ cli_no_args(const struct cmd *c, int argc, char **argv)
 	return -1;
 }
 
+static int
+idlist_add(int dirfd, const char *name, void *arg)
+{
+	struct idlist *ids = arg;
+
+	(void)dirfd;
+	if (ids->n == ids->cap) {
+		size_t cap = ids->cap ? ids->cap * 2 : 64;
+		char (*v)[ID_MAX + 1] = reallocarray(ids->v, cap, sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		ids->v = v;
+		ids->cap = cap;
+	}
+	if (id_from_name(name, ids->v[ids->n]) == 0)
+		ids->n++;
+	return 0;
+}
+
+int
+idlist_of_dir(int dirfd, struct idlist *ids)
+{
+	return spool_each(dirfd, ".json", idlist_add, ids) != 0 ? -1 : 0;
+}
+
 long
 cli_int_opt(const char *name, const char *s, long lo, long hi)
 {

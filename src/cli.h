@@ -77,6 +77,14 @@ int joblist_add_state(struct spool *sp, int state, struct joblist *jl);
 void joblist_sort(struct joblist *jl);
 void joblist_free(struct joblist *jl);
 
+/* The ids of a directory's jobs (ID.json), in no order: ids.v is
+ * malloc'd (free it; start from all zero). 0, or -1 with errno. */
+struct idlist {
+	char (*v)[ID_MAX + 1];
+	size_t n, cap;
+};
+int idlist_of_dir(int dirfd, struct idlist *ids);
+
 /* A job object for --json: the file's fields plus the directory's state. */
 cJSON *job_json(const struct job *j, int state, const char *dir);
 

@@ -132,42 +132,18 @@ retry_one(struct spool *sp, const char *id)
 	return cli_exit_for(errno);
 }
 
-/* The ids of dead/ (collected first: retrying changes the directory). */
-static int
-collect_one(int dirfd, const char *name, void *arg)
-{
-	struct joblist *ids = arg;
-	char id[ID_MAX + 1];
-	struct job j;
-
-	(void)dirfd;
-	if (id_from_name(name, id) == -1)
-		return 0;
-	memset(&j, 0, sizeof j);
-	strlcpy(j.id, id, sizeof j.id);
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 64;
-		struct job *v = reallocarray(ids->v, cap, sizeof *v);
-
-		if (v == NULL)
-			return -1;
-		ids->v = v;
-		ids->cap = cap;
-	}
-	ids->v[ids->n++] = j;
-	return 0;
-}
-
+/* Retry every job of dead/ (ids collected first: a retry rewrites the
+ * file in dead/ before it moves it). */
 static int
 retry_all(struct spool *sp)
 {
-	struct joblist ids = { 0 };
+	struct idlist ids = { NULL, 0, 0 };
 	int status = 0, r;
 
-	if (spool_each(sp->dir[ST_DEAD], ".json", collect_one, &ids) != 0)
+	if (idlist_of_dir(sp->dir[ST_DEAD], &ids) != 0)
 		err(EX_IOERR_, "%s/dead", sp->path);
 	for (size_t i = 0; i < ids.n; i++)
-		if ((r = retry_one(sp, ids.v[i].id)) != 0)
+		if ((r = retry_one(sp, ids.v[i])) != 0)
 			status = r;
 	free(ids.v);
 	return status;

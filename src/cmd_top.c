@@ -374,41 +374,16 @@ draw(const struct screen *s)
 	fflush(stdout);
 }
 
-struct ids {
-	char (*v)[ID_MAX + 1];
-	size_t n, cap;
-};
-
-static int
-ids_add(int dirfd, const char *name, void *arg)
-{
-	struct ids *ids = arg;
-
-	(void)dirfd;
-	if (ids->n == ids->cap) {
-		size_t cap = ids->cap ? ids->cap * 2 : 64;
-		char (*v)[ID_MAX + 1] = reallocarray(ids->v, cap, sizeof *v);
-
-		if (v == NULL)
-			return -1;
-		ids->v = v;
-		ids->cap = cap;
-	}
-	if (id_from_name(name, ids->v[ids->n]) == 0)
-		ids->n++;
-	return 0;
-}
-
 /* Retry every job of dead/ (ids collected first: a retry rewrites the
  * file in dead/ before it moves it); the outcome in msg. */
 static void
 retry_dlq(struct spool *sp, char *msg, size_t n)
 {
-	struct ids ids = { NULL, 0, 0 };
+	struct idlist ids = { NULL, 0, 0 };
 	char err[256];
 	long ok = 0, bad = 0;
 
-	if (spool_each(sp->dir[ST_DEAD], ".json", ids_add, &ids) != 0) {
+	if (idlist_of_dir(sp->dir[ST_DEAD], &ids) != 0) {
 		snprintf(msg, n, "cannot read dead/: %s",
 		    strerror(errno));
 		free(ids.v);
