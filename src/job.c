@@ -610,12 +610,6 @@ job_serialize(const struct job *job)
 		return NULL;
 	}
 	n = strlen(s);
-	/* what job_parse would refuse is not written */
-	if (n + 1 > JOB_MAX_BYTES || !utf8_valid(s, n)) {
-		free(s);
-		errno = n + 1 > JOB_MAX_BYTES ? EFBIG : EILSEQ;
-		return NULL;
-	}
 	if ((out = realloc(s, n + 2)) == NULL) {
 		free(s);
 		errno = ENOMEM;

@@ -112,9 +112,7 @@ int job_set_string(struct job *job, const char *key, const char *s); /* NULL: nu
 
 /*
  * Serialize the job for its file: formatted JSON and a final newline.
- * Returns a malloc'ed NUL-terminated string, or NULL: ENOMEM, or what
- * job_parse would refuse to read back, EFBIG (over JOB_MAX_BYTES) or
- * EILSEQ (a string that is not UTF-8).
+ * Returns a malloc'ed NUL-terminated string, or NULL (ENOMEM).
  */
 char *job_serialize(const struct job *job);
 

@@ -832,6 +832,7 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 {
 	char gen[ID_MAX + 1], *text;
 	int r, fresh = job->id[0] == '\0';
+	size_t len;
 
 	if ((fresh && job_set_id(job, id_generate(gen)) == -1) ||
 	    job_set_state(job, job->state == ST_HELD ? ST_HELD : ST_PENDING) == -1 ||
@@ -844,7 +845,13 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 		return -1;
 	if ((text = job_serialize(job)) == NULL)
 		return -1;
-	r = write_tmp(sp, text, strlen(text), tmp, 128, dosync);
+	/* what a worker would refuse to read is not written */
+	if ((len = strlen(text)) > JOB_MAX_BYTES || !utf8_valid(text, len)) {
+		free(text);
+		errno = len > JOB_MAX_BYTES ? EFBIG : EILSEQ;
+		return -1;
+	}
+	r = write_tmp(sp, text, len, tmp, 128, dosync);
 	free(text);
 	return r == -1 ? -1 : fresh;
 }

@@ -92,8 +92,7 @@ int spool_replace(struct spool *sp, int dirfd, const char *name,
 int spool_create(struct spool *sp, int dirfd, const char *name,
     const char *buf, size_t len);
 
-/* Serialize job and replace dirfd/<id>.json with it (updated_at set);
- * EFBIG or EILSEQ (job_serialize) leave the file as it was. */
+/* Serialize job and replace dirfd/<id>.json with it (updated_at set). */
 int spool_job_write(struct spool *sp, int dirfd, struct job *job);
 
 /*

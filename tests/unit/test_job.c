@@ -686,38 +686,6 @@ static void test_hostile(void)
 	job_free(&j);
 }
 
-/* job_serialize gives only text job_parse accepts: a string that is not
- * UTF-8 (EILSEQ) or a text over JOB_MAX_BYTES (EFBIG) is refused, so that
- * no writer (enqueue, a rewrite) leaves a file a worker would refuse. */
-static void test_serialize_refuses(void)
-{
-	struct job j;
-	char *big, *s;
-
-	if (!ok(parse(&j, "{\"command\":\"true\"}", NULL) == 0, "parse"))
-		return;
-	job_set_string(&j, "last_error", "bad \xff byte");
-	errno = 0;
-	s = job_serialize(&j);
-	ok(s == NULL && errno == EILSEQ, "not UTF-8: NULL, EILSEQ");
-	free(s);
-	if ((big = malloc(JOB_MAX_BYTES + 1)) == NULL)
-		return;
-	memset(big, 'x', JOB_MAX_BYTES);
-	big[JOB_MAX_BYTES] = '\0';
-	job_set_string(&j, "last_error", big);
-	free(big);
-	errno = 0;
-	s = job_serialize(&j);
-	ok(s == NULL && errno == EFBIG, "over JOB_MAX_BYTES: NULL, EFBIG");
-	free(s);
-	job_set_string(&j, "last_error", "fine");
-	s = job_serialize(&j);
-	ok(s != NULL, "a valid job still serializes");
-	free(s);
-	job_free(&j);
-}
-
 int main(void)
 {
 	test_hostile();
@@ -735,6 +703,5 @@ int main(void)
 	test_from_object();
 	test_set_roundtrip();
 	test_err_small();
-	test_serialize_refuses();
 	return done_testing();
 }
