@@ -126,7 +126,6 @@ cancel_wait(struct spool *sp, const char *id, int *state)
 	int64_t deadline = mono_ms() + CANCEL_MARGIN_MS +
 	    (int64_t)(sp->cfg.kill_grace * 1000);
 	int fd = cancel_watch(sp), r, nl = 0, nj = 0, e;
-	char buf[4096];
 	struct pollfd p;
 
 	if (fd == -1)
@@ -145,8 +144,7 @@ cancel_wait(struct spool *sp, const char *id, int *state)
 			r = -1;
 			break;
 		}
-		while (read(fd, buf, sizeof buf) > 0)
-			;
+		fd_drain(fd);
 	}
 	e = errno;
 	close(fd);

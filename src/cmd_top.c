@@ -421,15 +421,6 @@ top_watch(struct spool *sp)
 	return ifd;
 }
 
-static void
-drain(int fd)
-{
-	char buf[4096];
-
-	while (read(fd, buf, sizeof buf) > 0)
-		;
-}
-
 struct top_ui {
 	struct spool sp_store;
 	struct spool *sp;
@@ -517,7 +508,7 @@ top_wait(struct top_ui *u, int ifd, int64_t last)
 	if (ms > 0 && poll(pfd, ifd == -1 ? 1 : 2, (int)ms) <= 0)
 		return 0;
 	if (ifd != -1 && (pfd[1].revents & POLLIN)) {
-		drain(ifd);
+		fd_drain(ifd);
 		u->dirty = u->dirty ? u->dirty : 1;
 	}
 	if (pfd[0].revents & (POLLHUP | POLLERR))

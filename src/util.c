@@ -317,6 +317,15 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+void
+fd_drain(int fd)
+{
+	char buf[4096];
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+}
+
 int
 strcpy_checked(char *dst, const char *src, size_t n)
 {

@@ -84,6 +84,9 @@ char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
 /* Write all of buf to fd, retrying short writes and EINTR. 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* Read and drop what a non-blocking fd (an inotify fd) has to read now. */
+void fd_drain(int fd);
+
 /* Copy src into dst of size n; -1 with ENAMETOOLONG if it does not fit. */
 int strcpy_checked(char *dst, const char *src, size_t n);
 
