@@ -199,30 +199,30 @@ cli_print_json(cJSON *doc)
 }
 
 static int
-joblist_push(struct joblist *jl, struct job *j, const char *dir)
+joblist_push(struct joblist *jl, struct job *j, int state)
 {
 	if (jl->n == jl->cap) {
 		size_t cap = jl->cap ? jl->cap * 2 : 64;
 		struct job *v = reallocarray(jl->v, cap, sizeof *v);
-		char (*d)[16 + WORKER_ID_MAX];
+		int *st;
 
 		if (v == NULL)
 			return -1;
 		jl->v = v;
-		if ((d = reallocarray(jl->dir, cap, sizeof *d)) == NULL)
+		if ((st = reallocarray(jl->state, cap, sizeof *st)) == NULL)
 			return -1;
-		jl->dir = d;
+		jl->state = st;
 		jl->cap = cap;
 	}
 	jl->v[jl->n] = *j;
-	strlcpy(jl->dir[jl->n], dir, sizeof jl->dir[0]);
+	jl->state[jl->n] = state;
 	jl->n++;
 	return 0;
 }
 
 struct add_arg {
 	struct joblist *jl;
-	const char *dir;
+	int state;
 };
 
 static int
@@ -242,7 +242,7 @@ add_one(int dirfd, const char *name, void *arg)
 	 * it by when its file was written. */
 	if (j.created_at == 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		j.created_at = stat_mtime_ms(&st);
-	if (joblist_push(aa->jl, &j, aa->dir) == -1) {
+	if (joblist_push(aa->jl, &j, aa->state) == -1) {
 		job_free(&j);
 		return -1;
 	}
@@ -252,19 +252,14 @@ add_one(int dirfd, const char *name, void *arg)
 static int
 add_leased(int dirfd, const char *name, const char *lease, void *arg)
 {
-	struct add_arg *aa = arg, sub;
-	char dir[16 + WORKER_ID_MAX];
-
-	snprintf(dir, sizeof dir, "processing/%s", lease);
-	sub.jl = aa->jl;
-	sub.dir = dir;
-	return add_one(dirfd, name, &sub);
+	(void)lease;
+	return add_one(dirfd, name, arg);
 }
 
 int
 joblist_add_state(struct spool *sp, int state, struct joblist *jl)
 {
-	struct add_arg aa = { jl, state_dir(state) };
+	struct add_arg aa = { jl, state };
 
 	if (state == ST_PROCESSING)
 		return spool_each_leased(sp, add_leased, &aa) == 0 ? 0 : -1;
@@ -289,9 +284,9 @@ joblist_sort(struct joblist *jl)
 {
 	size_t *ix = calloc(jl->n ? jl->n : 1, sizeof *ix);
 	struct job *v = calloc(jl->n ? jl->n : 1, sizeof *v);
-	char (*d)[16 + WORKER_ID_MAX] = calloc(jl->n ? jl->n : 1, sizeof *d);
+	int *st = calloc(jl->n ? jl->n : 1, sizeof *st);
 
-	if (ix == NULL || v == NULL || d == NULL)
+	if (ix == NULL || v == NULL || st == NULL)
 		errx(EX_OSERR_, "out of memory");
 	for (size_t i = 0; i < jl->n; i++)
 		ix[i] = i;
@@ -299,13 +294,13 @@ joblist_sort(struct joblist *jl)
 	qsort(ix, jl->n, sizeof *ix, job_cmp);
 	for (size_t i = 0; i < jl->n; i++) {
 		v[i] = jl->v[ix[i]];
-		memcpy(d[i], jl->dir[ix[i]], sizeof d[i]);
+		st[i] = jl->state[ix[i]];
 	}
 	free(jl->v);
-	free(jl->dir);
+	free(jl->state);
 	free(ix);
 	jl->v = v;
-	jl->dir = d;
+	jl->state = st;
 	jl->cap = jl->n ? jl->n : 1;
 }
 
@@ -315,7 +310,7 @@ joblist_free(struct joblist *jl)
 	for (size_t i = 0; i < jl->n; i++)
 		job_free(&jl->v[i]);
 	free(jl->v);
-	free(jl->dir);
+	free(jl->state);
 	memset(jl, 0, sizeof *jl);
 }
 

@@ -70,7 +70,7 @@ void cli_print_json(cJSON *doc);
 /* Read every job of a state directory; jobs sorted oldest first. */
 struct joblist {
 	struct job *v;
-	char (*dir)[16 + WORKER_ID_MAX];
+	int *state;               /* state[i]: the state v[i] was read in */
 	size_t n, cap;
 };
 int joblist_add_state(struct spool *sp, int state, struct joblist *jl);

@@ -224,15 +224,12 @@ cmd_list(int argc, char **argv)
 			err(EX_IOERR_, "%s/%s", sp.path, state_dir(s));
 	joblist_sort(&jl);
 	arr = json ? cJSON_CreateArray() : NULL;
-	for (size_t i = 0; i < jl.n; i++) {
-		int st = strncmp(jl.dir[i], "processing", 10) == 0 ?
-		    ST_PROCESSING : state_from_name(jl.dir[i]);
-
+	for (size_t i = 0; i < jl.n; i++)
 		if (json)
-			cJSON_AddItemToArray(arr, job_json(&jl.v[i], st, NULL));
+			cJSON_AddItemToArray(arr, job_json(&jl.v[i], jl.state[i],
+			    NULL));
 		else
-			list_line(&jl.v[i], st);
-	}
+			list_line(&jl.v[i], jl.state[i]);
 	if (json)
 		cli_print_json(arr);
 	joblist_free(&jl);

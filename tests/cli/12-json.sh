@@ -67,6 +67,10 @@ runq list --state processing --json
 is "$(jq -c 'map(.id)' <<<"$out" 2>/dev/null)" '["j4"]' "list --state processing"
 runq list --state dead --json
 is "$(jq -c 'map(.id)' <<<"$out" 2>/dev/null)" '["j3"]' "list --state dead"
+runq list --json
+is "$(jq -c 'map(.id + " " + .state) | sort' <<<"$out" 2>/dev/null)" \
+	'["j1 done","j2 done","j3 dead","j4 processing","j5 pending"]' \
+	"list --json: each job with the state of the directory it was read in"
 runq list --state pending
 like "$out" "j5" "list --state pending (human) shows j5"
 unlike "$out" "j1" "... and not j1"
