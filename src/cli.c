@@ -187,6 +187,17 @@ cli_int_opt(const char *name, const char *s, long lo, long hi)
 }
 
 void
+cli_put_safe(const char *s, int width)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		putchar((unsigned char)*s < 0x20 ? '?' : *s);
+	for (; n < width; n++)
+		putchar(' ');
+}
+
+void
 cli_print_json(cJSON *doc)
 {
 	char *s = doc != NULL ? cJSON_Print(doc) : NULL;

@@ -86,9 +86,13 @@ dlq_list(struct spool *sp, int json)
 
 		if (json)
 			cJSON_AddItemToArray(arr, job_json(j, ST_DEAD, NULL));
-		else
-			printf("%-28s %3ld  %-24s %s\n", j->id, j->attempts,
-			    cJSON_IsString(e) ? e->valuestring : "-", j->command);
+		else {
+			printf("%-28s %3ld  ", j->id, j->attempts);
+			cli_put_safe(cJSON_IsString(e) ? e->valuestring : "-", 24);
+			putchar(' ');
+			cli_put_safe(j->command, 0);
+			putchar('\n');
+		}
 	}
 	ia.arr = arr;
 	spool_each(sp->dir[ST_DEAD], ".invalid", invalid_one, &ia);

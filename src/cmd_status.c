@@ -183,8 +183,7 @@ static void
 list_line(const struct job *j, int state)
 {
 	printf("%-28s %-10s %3ld  ", j->id, state_name(state), j->attempts);
-	for (const char *p = j->command; *p; p++)
-		putchar((unsigned char)*p < 0x20 ? '?' : *p);
+	cli_put_safe(j->command, 0);
 	putchar('\n');
 }
 

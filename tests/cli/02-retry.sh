@@ -133,4 +133,9 @@ wait_for 30 "... and the retry runs after 1 s, not 100 s" exists "$SPOOL/dead/ca
 jq_ok "... attempts 2" "$SPOOL/dead/capped.json" '.attempts == 2'
 runq worker stop
 
+# a command or last_error with a newline stays on its job's line
+printf '{"id":"nl","command":"echo a\\nrm -rf x","attempts":1,"max_retries":0,"state":"dead","last_error":"x\\ny"}\n' >"$SPOOL/dead/nl.json"
+runq dlq list
+is "$(grep '^nl ' <<<"$out" | grep -c 'x?y .*echo a?rm -rf x')" 1 "dlq list prints control characters as ? (one line per job)"
+
 done_testing
