@@ -335,8 +335,9 @@ enqueue_failed(const struct job *job, const struct spool_loc *loc,
 		errx(EX_CANTCREAT_, "%sjob %s (in %s/) has the same command: "
 		    "not enqueued (--unique=strict)", where, job->id, loc->dir);
 	if (e == EFBIG)
-		errx(EX_DATAERR_, "%sbad job: larger than %d bytes", where,
-		    JOB_MAX_BYTES);
+		errx(EX_DATAERR_, "%sbad job: larger than %d bytes (a job "
+		    "file may hold %d; the rest is room for what workers "
+		    "add)", where, JOB_ENQUEUE_MAX, JOB_MAX_BYTES);
 	if (e == EILSEQ)
 		errx(EX_DATAERR_, "%sbad job: not valid UTF-8 (a job file is "
 		    "JSON, which holds only UTF-8 text)", where);

@@ -17,6 +17,11 @@
 
 #define ID_MAX 128                 /* longest id, without the NUL */
 #define JOB_MAX_BYTES (1 << 20)    /* largest job file accepted */
+/* Room kept by enqueue under JOB_MAX_BYTES for the fields the queue adds
+ * later (worker, started_at, exit_code, last_error...), so that a job it
+ * accepts never grows past what a reader accepts. */
+#define JOB_ROOM_BYTES 8192
+#define JOB_ENQUEUE_MAX (JOB_MAX_BYTES - JOB_ROOM_BYTES)
 #define PRIORITY_LIMIT 1000000000L /* |priority| <= this */
 #define RETRIES_LIMIT 1000000L     /* max_retries <= this */
 #define TIMEOUT_LIMIT 31536000.0   /* timeout, kill_grace: <= one year */

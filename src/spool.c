@@ -846,9 +846,9 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 	if ((text = job_serialize(job)) == NULL)
 		return -1;
 	/* what a worker would refuse to read is not written */
-	if ((len = strlen(text)) > JOB_MAX_BYTES || !utf8_valid(text, len)) {
+	if ((len = strlen(text)) > JOB_ENQUEUE_MAX || !utf8_valid(text, len)) {
 		free(text);
-		errno = len > JOB_MAX_BYTES ? EFBIG : EILSEQ;
+		errno = len > JOB_ENQUEUE_MAX ? EFBIG : EILSEQ;
 		return -1;
 	}
 	r = write_tmp(sp, text, len, tmp, 128, dosync);

@@ -180,7 +180,8 @@ int spool_below_floor(struct spool *sp);
  * queued, job's id becomes that job's, loc says where, and the return is 2
  * (JOB_UNIQUE_REUSE) or -1 with EALREADY (JOB_UNIQUE_STRICT).
  * A job whose file would be refused by job_parse is not written: -1 with
- * EFBIG (larger than JOB_MAX_BYTES) or EILSEQ (a string not valid UTF-8).
+ * EFBIG (larger than JOB_ENQUEUE_MAX: room is kept for the fields workers
+ * add) or EILSEQ (a string not valid UTF-8).
  */
 int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
 

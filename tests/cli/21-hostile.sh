@@ -67,8 +67,17 @@ rc_is 65 "enqueue --env with a value not UTF-8 exits 65"
 python3 -c 'import json; print(json.dumps({"command": "echo " + "a" * (1048576 - 60)}))' >"$TEST_DIR/nearly.json"
 run bash -c '"$QUEUECTL" enqueue - <"$1"' _ "$TEST_DIR/nearly.json"
 rc_is 65 "a job under 1 MiB that enqueue's own fields push over it exits 65"
-like "$err" "larger than 1048576 bytes" "... saying so"
+like "$err" "larger than 1040384 bytes" "... saying so"
+python3 -c 'import json; print(json.dumps({"command": "echo " + "a" * (1048576 - 1000)}))' >"$TEST_DIR/nearly.json"
+run bash -c '"$QUEUECTL" enqueue - <"$1"' _ "$TEST_DIR/nearly.json"
+rc_is 65 "a job that would leave workers less than 8 KiB of room under 1 MiB exits 65"
 check "... and none of them left a file in tmp/ or pending/" bash -c "[ -z \"\$(ls -A '$SPOOL/tmp' '$SPOOL/pending' | grep -v ':\$' | grep .)\" ]"
+python3 -c 'import json; print(json.dumps({"command": "true", "meta": "a" * (1048576 - 8192 - 2000)}))' >"$TEST_DIR/roomy.json"
+run bash -c '"$QUEUECTL" enqueue --id roomy - <"$1"' _ "$TEST_DIR/roomy.json"
+rc_is 0 "one with room left is enqueued"
+wait_for 30 "... runs, and its file, grown by what the worker adds, is still a job in done/" \
+	bash -c '"$QUEUECTL" show roomy >/dev/null && [ -f "$1/done/roomy.json" ]' _ "$SPOOL"
+check "... not quarantined" absent "$SPOOL/dead/roomy.invalid"
 runq enqueue --run-at 1970-01-01T00:00:00+01:00 true
 rc_is 64 "--run-at before 1970 (by its offset) is refused"
 runq enqueue --run-at 9999-12-31T23:59:59-01:00 true
