@@ -916,14 +916,19 @@ settled(struct worker *w, struct qentry *e)
 	return 0;
 }
 
-/* Another worker's lease holding name (a drop-in duplicate running)? */
+/* Does the lease processing/lease, not ours, hold w->dup_name (a drop-in
+ * duplicate running)? One fstatat per other lease: no lease is listed. */
 static int
-in_other_lease(int dirfd, const char *name, const char *lease, void *arg)
+in_other_lease(int dirfd, const char *lease, void *arg)
 {
 	struct worker *w = arg;
+	char path[2 * NAME_MAX + 2];
+	struct stat st;
 
-	(void)dirfd;
-	return strcmp(name, w->dup_name) == 0 && strcmp(lease, w->lease.id) != 0;
+	if (strcmp(lease, w->lease.id) == 0 ||
+	    fmt_checked(path, sizeof path, "%s/%s", lease, w->dup_name) == -1)
+		return 0;
+	return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /* Where else is name (a drop-in duplicate): done/, failed/, dead/, hold/,
@@ -939,7 +944,7 @@ duplicate_of(struct worker *w, const char *name)
 		    AT_SYMLINK_NOFOLLOW) == 0)
 			return state_dir(dirs[i]);
 	w->dup_name = name;
-	if (spool_each_leased(w->sp, in_other_lease, w) == 1)
+	if (spool_each(w->sp->dir[ST_PROCESSING], NULL, in_other_lease, w) == 1)
 		return state_dir(ST_PROCESSING);
 	return NULL;
 }
