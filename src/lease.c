@@ -151,15 +151,16 @@ lease_record(struct lease *l, const char *job, pid_t pgid,
 	static unsigned long long self_start;
 	char when[TIME_BUFSZ], *text;
 	cJSON *o = cJSON_CreateObject();
+	pid_t pid = getpid();
 	int r = -1;
 
 	if (o == NULL)
 		goto out;
 	cJSON_AddStringToObject(o, "worker", l->id);
 	cJSON_AddStringToObject(o, "host", host_name());
-	cJSON_AddNumberToObject(o, "pid", (double)getpid());
-	if (self != getpid()) {         /* once per process */
-		self = getpid();
+	cJSON_AddNumberToObject(o, "pid", (double)pid);
+	if (self != pid) {              /* once per process */
+		self = pid;
 		self_start = proc_start_time(self);
 	}
 	cJSON_AddNumberToObject(o, "pid_start", (double)self_start);
