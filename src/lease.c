@@ -144,7 +144,7 @@ record_write(struct lease *l, const char *text)
 }
 
 int
-lease_record(struct lease *l, const char *job, pid_t pgid,
+lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
     int64_t job_started_at)
 {
 	static pid_t self;
@@ -170,6 +170,7 @@ lease_record(struct lease *l, const char *job, pid_t pgid,
 	cJSON_AddNumberToObject(o, "poll_ms", (double)l->poll_ms);
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);
+		cJSON_AddNumberToObject(o, "attempt", (double)attempt);
 		cJSON_AddNumberToObject(o, "pgid", (double)pgid);
 		cJSON_AddNumberToObject(o, "pgid_start",
 		    (double)proc_start_time(pgid));
@@ -226,7 +227,7 @@ lease_build(struct spool *sp, struct lease *l)
 	    flock(l->runfd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	l->dirfd = fd;
-	if (lease_record(l, NULL, 0, 0) == -1)
+	if (lease_record(l, NULL, 0, 0, 0) == -1)
 		goto fail;
 	CRASH_POINT("lease.before_rename");
 	if (lease_publish(sp, tmpname, l->id) == -1)
@@ -428,6 +429,7 @@ kill_orphans(const cJSON *rec)
 
 struct reclaim {
 	struct spool *sp;
+	const cJSON *rec;       /* the dead lease's record; NULL: none */
 	int njobs;
 	int failed;
 };
@@ -442,6 +444,31 @@ one_file(int adir, int bdir, const char *name)
 	return fstatat(adir, name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    fstatat(bdir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Does the dead lease's record name an attempt of job that its file does
+ * not count yet (a worker with sync = 0 died before its rewrite after the
+ * go byte)? Then count it as that rewrite would have: 1, or -1 (ENOMEM).
+ */
+static int
+count_recorded(const cJSON *rec, const char *id, struct job *job)
+{
+	const char *rid = rec_str(rec, "job"), *worker = rec_str(rec, "worker");
+	const char *when = rec_str(rec, "job_started_at");
+	int64_t started = 0;
+
+	if (rid == NULL || strcmp(rid, id) != 0 ||
+	    (long)rec_num(rec, "attempt") != job->attempts + 1)
+		return 0;
+	if (when != NULL)
+		time_parse(when, &started);
+	if (job_set_state(job, ST_PROCESSING) == -1 ||
+	    job_set_long(job, "attempts", job->attempts + 1) == -1 ||
+	    (worker != NULL && job_set_string(job, "worker", worker) == -1) ||
+	    job_set_time(job, "started_at", started) == -1)
+		return -1;
+	return 1;
 }
 
 /* Put one job of a dead lease where it belongs. */
@@ -464,6 +491,16 @@ reclaim_job(int dirfd, const char *name, void *arg)
 		goto bad;
 	}
 	st = job.state < 0 ? ST_PENDING : job.state;
+	if (st != ST_PROCESSING && rc->rec != NULL) {
+		int r = count_recorded(rc->rec, id, &job);
+
+		if (r == -1) {
+			job_free(&job);
+			return rc->failed = 1, 0;
+		}
+		if (r == 1)
+			st = ST_PROCESSING;
+	}
 	if (st == ST_PROCESSING) {
 		int64_t now = now_ms();
 
@@ -519,9 +556,9 @@ drop_leftover(int dirfd, const char *name, void *arg)
 static int
 reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 {
-	struct reclaim rc = { sp, 0, 0 };
+	struct reclaim rc = { sp, NULL, 0, 0 };
 	int wfd, lockfd = -1;
-	cJSON *rec;
+	cJSON *rec = NULL;
 
 	wfd = openat(sp->dir[ST_PROCESSING], name, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
@@ -534,16 +571,13 @@ reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 	    !same_file(wfd, sp->dir[ST_PROCESSING], name) ||
 	    !same_file(lockfd, wfd, "lock"))
 		goto out;     /* alive, or reclaimed meanwhile */
-	if ((rec = record_read(wfd)) != NULL) {
-		int alive = runs_elsewhere(rec, wfd) || kill_orphans(rec) == -1;
-
-		cJSON_Delete(rec);
-		if (alive) {
-			rc.failed = 1;
-			goto out;
-		}
+	if ((rec = record_read(wfd)) != NULL &&
+	    (runs_elsewhere(rec, wfd) || kill_orphans(rec) == -1)) {
+		rc.failed = 1;
+		goto out;
 	}
 	CRASH_POINT("reclaim.after_kill");
+	rc.rec = rec;
 	spool_each(wfd, ".json", reclaim_job, &rc);
 	spool_each(wfd, NULL, drop_leftover, &rc);
 	CRASH_POINT("reclaim.before_remove");
@@ -552,6 +586,7 @@ reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 	(*nleases)++;
 	*njobs += rc.njobs;
 out:
+	cJSON_Delete(rec);
 	if (lockfd != -1)
 		close(lockfd);
 	close(wfd);

@@ -53,10 +53,12 @@ int lease_create(struct spool *sp, struct lease *l, const char *fs,
 
 /*
  * Rewrite the lease record in place (one pwrite of LEASE_RECORD_SIZE
- * bytes): the worker, and the running attempt (job id, its process group
- * and the leader's start time) or idle when job is NULL. 0 or -1.
+ * bytes): the worker, and the running attempt (job id, its number, its
+ * process group and the leader's start time, when it started) or idle when
+ * job is NULL. A record that names an attempt counts it at reclaim even if
+ * the job file does not say so yet (spool-layout/README.md, claim). 0 or -1.
  */
-int lease_record(struct lease *l, const char *job,
+int lease_record(struct lease *l, const char *job, long attempt,
     pid_t pgid, int64_t job_started_at);
 
 /*

@@ -705,10 +705,11 @@ spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 static struct spawn_ctx *
 spawn_prepare(struct worker *w, struct attempt *a, int go, int out, int err)
 {
-	struct spawn_ctx *c = calloc(1, sizeof *c + SPAWN_STACK);
+	struct spawn_ctx *c = malloc(sizeof *c + SPAWN_STACK);
 
 	if (c == NULL)
 		return NULL;
+	memset(c, 0, sizeof *c);      /* not the stack: 256 KiB to clear */
 	c->go = go;
 	c->out = out;
 	c->err = err;
@@ -848,7 +849,8 @@ spawn(struct worker *w, struct attempt *a)
 	a->pipes[1] = err[0];
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	if (lease_record(&w->lease, a->job.id, pid, a->start_ms) == -1) {
+	if (lease_record(&w->lease, a->job.id, a->job.attempts, pid,
+	    a->start_ms) == -1) {
 		saved = errno;
 		close(go[1]);        /* the child sees EOF and exits 127 */
 		fence_job(0);
@@ -1110,16 +1112,25 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	    job_set_string(j, "worker", w->lease.id) == -1 ||
 	    job_set_time(j, "started_at", a->start_ms) == -1 ||
 	    job_set_time(j, "finished_at", 0) == -1 ||
-	    job_set_time(j, "next_run_at", 0) == -1 ||
-	    spool_job_write(w->sp, w->lease.dirfd, j) == -1)
+	    job_set_time(j, "next_run_at", 0) == -1)
 		return -1;
-	/* The attempt must count even after a power loss: a job that takes
-	 * the machine down must still run out of retries. */
-	if (spool_sync(w->sp) && fsync(w->lease.dirfd) == -1)
+	/* With sync = 1 the attempt must count even after a power loss (a job
+	 * that takes the machine down must still run out of retries): the
+	 * rewrite and the claim are durable before the job starts. */
+	if (spool_sync(w->sp) && (spool_job_write(w->sp, w->lease.dirfd,
+	    j) == -1 || fsync(w->lease.dirfd) == -1))
 		return -1;
 	a->timeout_s = t;
 	a->deadline = t > 0 ? mono_ms() + (int64_t)(t * 1000) : 0;
-	return spawn(w, a);
+	if (spawn(w, a) == -1)
+		return -1;
+	/* With sync = 0 the lease record counts the attempt until the job
+	 * file says so, which it need not before the job starts. */
+	if (!spool_sync(w->sp) && spool_job_write(w->sp, w->lease.dirfd,
+	    j) == -1)
+		wlog(w, "%s: cannot mark the attempt started: %s (the lease "
+		    "record counts it)", a->id, strerror(errno));
+	return 0;
 }
 
 /*
@@ -1570,7 +1581,7 @@ turn(struct worker *w)
 	    !w->paused)
 		claim_next(w);
 	if (w->run == NULL && w->lease_busy) {
-		if (lease_record(&w->lease, NULL, 0, 0) == -1)
+		if (lease_record(&w->lease, NULL, 0, 0, 0) == -1)
 			wlog(w, "cannot update the lease record: %s",
 			    strerror(errno));
 		w->lease_busy = 0;
