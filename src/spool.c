@@ -1076,20 +1076,31 @@ spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
 	return saved != 0 && done == 0 ? -1 : (ssize_t)done;
 }
 
+/* A stream of the directory dirfd (its own descriptor: dirfd's offset and
+ * lifetime stay the caller's); NULL with errno set. */
+static DIR *
+dir_open(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
 int
 spool_each(int dirfd, const char *suffix,
     int (*fn)(int dirfd, const char *name, void *arg), void *arg)
 {
 	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
+	DIR *d = dir_open(dirfd);
+	int r = 0;
 
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if (d == NULL)
 		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while (r == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -1099,6 +1110,75 @@ spool_each(int dirfd, const char *suffix,
 	}
 	closedir(d);
 	return r;
+}
+
+static int
+by_inode_cmp(const void *a, const void *b)
+{
+	const struct spool_name *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Append the entry de to l. 0, or -1 (ENOMEM). */
+static int
+names_add(struct spool_names *l, const struct dirent *de)
+{
+	size_t n = strlen(de->d_name) + 1;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		struct spool_name *e = reallocarray(l->e, cap, sizeof *e);
+
+		if (e == NULL)
+			return -1;
+		l->e = e;
+		l->cap = cap;
+	}
+	if (l->len + n > l->room) {
+		size_t room = l->room ? 2 * l->room : 32768;
+		char *buf;
+
+		while (room < l->len + n)
+			room *= 2;
+		if ((buf = realloc(l->buf, room)) == NULL)
+			return -1;
+		l->buf = buf;
+		l->room = room;
+	}
+	memcpy(l->buf + l->len, de->d_name, n);
+	l->e[l->n].ino = de->d_ino;
+	l->e[l->n].type = de->d_type;
+	l->e[l->n++].off = l->len;
+	l->len += n;
+	return 0;
+}
+
+int
+spool_names_by_inode(int dirfd, const char *suffix, struct spool_names *l)
+{
+	struct dirent *de;
+	DIR *d = dir_open(dirfd);
+	int r = 0;
+
+	if (d == NULL)
+		return -1;
+	while (r == 0 && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && (suffix == NULL ||
+		    has_suffix(de->d_name, suffix)))
+			r = names_add(l, de);
+	closedir(d);
+	if (r == 0 && l->n > 0)
+		qsort(l->e, l->n, sizeof *l->e, by_inode_cmp);
+	return r;
+}
+
+void
+spool_names_free(struct spool_names *l)
+{
+	free(l->e);
+	free(l->buf);
+	memset(l, 0, sizeof *l);
 }
 
 struct leased_arg {

@@ -226,6 +226,30 @@ int spool_each(int dirfd, const char *suffix,
     int (*fn)(int dirfd, const char *name, void *arg), void *arg);
 
 /*
+ * The names of a directory (those spool_each would give), sorted by inode
+ * number: a directory of files written one after another is then visited
+ * about in the order of its inodes on disk, not in the directory's (on ext4
+ * a hash) order. name(l, i) is the i-th; free with spool_names_free.
+ */
+struct spool_names {
+	struct spool_name {
+		ino_t ino;
+		size_t off;
+		unsigned char type;     /* d_type: DT_REG, DT_UNKNOWN, ... */
+	} *e;
+	size_t n, cap;
+	char *buf;              /* the names, NUL-terminated, one after another */
+	size_t len, room;
+};
+#define spool_name_at(l, i) ((l)->buf + (l)->e[(i)].off)
+
+/* Fill l (zeroed by the caller) from dirfd. 0, or -1 (errno set: the
+ * directory cannot be read, or ENOMEM); l is to be freed in both cases. */
+int spool_names_by_inode(int dirfd, const char *suffix,
+    struct spool_names *l);
+void spool_names_free(struct spool_names *l);
+
+/*
  * Call fn for each <id>.json in every lease directory, with the lease's
  * directory fd and its name (the worker id). Same return as spool_each.
  */

@@ -69,6 +69,7 @@
 #include "lease.h"
 #include "purge.h"
 #include "notify.h"
+#include "prefetch.h"
 #include "util.h"
 #include "shell.h"
 #include "worker.h"
@@ -77,6 +78,7 @@
 #define RECLAIM_MS     (60 * 1000)
 #define SETTLE_MS      2000             /* a fresh unparsable file may be half-written */
 #define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
+#define PREFETCH_MIN   256              /* files worth a prefetch thread */
 #define RETAIN_SLICE   64               /* entries per turn of a retention pass */
 
 enum { STOP_NONE, STOP_GRACEFUL, STOP_NOW };
@@ -234,16 +236,6 @@ consider(struct worker *w, int dir, const char *name, int complete)
 	job_free(&job);
 }
 
-static int
-rescan_one(int dirfd, const char *name, void *arg)
-{
-	struct worker *w = arg;
-
-	consider(w, dirfd == w->sp->dir[ST_PENDING] ? ST_PENDING : ST_FAILED,
-	    name, 0);
-	return 0;
-}
-
 /* Is the spool paused? Looked at by every rescan (at start, after an
  * overflow) and when an event names SPOOL/paused, never per job. */
 static void
@@ -342,6 +334,30 @@ cancel_scan_one(int dirfd, const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * Consider every job file of pending/ or failed/ (st), in inode order, a
+ * large directory on a local disk with a prefetch thread ahead (prefetch.h:
+ * a cold start on 100,000 files takes about 1 s instead of 7).
+ */
+static void
+rescan_dir(struct worker *w, int st)
+{
+	struct spool_names l = { 0 };
+	struct prefetch pf = { 0 };
+	int dirfd = w->sp->dir[st];
+
+	if (spool_names_by_inode(dirfd, ".json", &l) == -1)
+		wlog(w, "cannot read %s/: %s", state_name(st), strerror(errno));
+	if (l.n >= PREFETCH_MIN && !w->network &&
+	    prefetch_start(&pf, dirfd, &l) == -1)
+		wlog(w, "%s/: no prefetch thread: %s", state_name(st),
+		    strerror(errno));
+	for (size_t i = 0; i < l.n; i++)
+		consider(w, st, spool_name_at(&l, i), 0);
+	prefetch_end(&pf);
+	spool_names_free(&l);
+}
+
 static void
 rescan(struct worker *w)
 {
@@ -351,9 +367,7 @@ rescan(struct worker *w)
 		wlog(w, "cannot read cancel/: %s", strerror(errno));
 	w->gen++;
 	for (int i = 0; i < 2; i++)
-		if (spool_each(w->sp->dir[watched[i]], ".json", rescan_one, w) == -1)
-			wlog(w, "cannot read %s/: %s", state_name(watched[i]),
-			    strerror(errno));
+		rescan_dir(w, watched[i]);
 	index_sweep(&w->ix, w->gen);
 	depwatch_recheck(&w->dw);
 	w->need_rescan = 0;
