@@ -42,7 +42,10 @@ endif
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 QCFLAGS  = -std=c11 -pthread -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(WERROR) \
            $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LIBS     = $(shell $(PKG_CONFIG) --libs libcjson) $(BSD_LIBS) -lm -pthread
+# libm only if the compiler left a call to it (floor at -O0): with -O2 it
+# inlines them and queuectl starts without loading libm.
+LIBS     = $(shell $(PKG_CONFIG) --libs libcjson) $(BSD_LIBS) -pthread \
+           -Wl,--as-needed -lm -Wl,--no-as-needed
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 

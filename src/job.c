@@ -623,18 +623,24 @@ job_serialize(const struct job *job)
 int64_t
 backoff_delay_ms(double base, double max, long n)
 {
-	double secs;
+	double secs = 1;
 
 	if (base < 1)
 		base = 1;
 	if (n < 1)
 		n = 1;
-	secs = pow(base, (double)n);
+	/* base^n by squaring (n is a whole number: no pow(3), so no libm to
+	 * load at every start), done once it passes max */
+	for (long k = n; k > 0 && secs <= max; k >>= 1) {
+		if (k & 1)
+			secs *= base;
+		base *= base;
+	}
 	if (!isfinite(secs) || secs > max)
 		secs = max;
 	if (secs < 0)
 		secs = 0;
-	return (int64_t)llround(secs * 1000);
+	return (int64_t)(secs * 1000 + 0.5);    /* secs >= 0 */
 }
 
 ssize_t

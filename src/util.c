@@ -224,7 +224,7 @@ duration_parse(const char *s, int64_t *ms)
 		errno = ERANGE;
 		return -1;
 	}
-	*ms = (int64_t)llround(v * 1000);
+	*ms = (int64_t)(v * 1000 + 0.5);       /* v >= 0 */
 	return 0;
 bad:
 	errno = EINVAL;
