@@ -1094,6 +1094,14 @@ take(struct worker *w, int from, const char *name, const char *id)
 		snprintf(why, sizeof why, "%s", err);
 		goto bad;
 	}
+	/* A job never started (a drop-in: enqueue refuses it) must leave the
+	 * room for what workers add, or its rewrite would pass 1 MiB. */
+	if (a->origlen > JOB_ENQUEUE_MAX && a->job.started_at == 0) {
+		snprintf(why, sizeof why, "job file too large: over %d bytes, "
+		    "which leaves less than %d for the fields workers add",
+		    JOB_ENQUEUE_MAX, JOB_ROOM_BYTES);
+		goto bad;
+	}
 	if (from == ST_PENDING && (dup = duplicate_of(w, name)) != NULL) {
 		snprintf(why, sizeof why, "duplicate id: %s already in %s/", id,
 		    dup);

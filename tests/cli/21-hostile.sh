@@ -78,6 +78,14 @@ rc_is 0 "one with room left is enqueued"
 wait_for 30 "... runs, and its file, grown by what the worker adds, is still a job in done/" \
 	bash -c '"$QUEUECTL" show roomy >/dev/null && [ -f "$1/done/roomy.json" ]' _ "$SPOOL"
 check "... not quarantined" absent "$SPOOL/dead/roomy.invalid"
+# The same rule for a job dropped in: one under 1 MiB that leaves workers
+# less than 8 KiB is quarantined unrun (its rewrite would pass 1 MiB).
+python3 -c 'import json; print(json.dumps({"command": "touch '"$TEST_DIR"'/tight-ran", "meta": "a" * (1048576 - 200)}))' >"$SPOOL/tmp/tight"
+mv "$SPOOL/tmp/tight" "$SPOOL/pending/tight.json"
+wait_for 30 "a dropped-in job leaving less than 8 KiB under 1 MiB is quarantined" \
+	eval 'exists "$SPOOL/dead/tight.invalid" && exists "$SPOOL/dead/tight.reason"'
+like "$(cat "$SPOOL/dead/tight.reason" 2>&1)" "too large" "... the reason says too large"
+check "... it did not run" absent "$TEST_DIR/tight-ran"
 runq enqueue --run-at 1970-01-01T00:00:00+01:00 true
 rc_is 64 "--run-at before 1970 (by its offset) is refused"
 runq enqueue --run-at 9999-12-31T23:59:59-01:00 true
