@@ -420,8 +420,32 @@ spool_job_read(int dirfd, const char *id, struct job *job, char *err,
 	return r;
 }
 
+/* Where RENAME_NOREPLACE is refused, a directory (which cannot be linked)
+ * is moved by a plain renameat once the target name is free: a directory
+ * replaces only an empty directory, never a file. */
+static int
+rename_dir(int fromfd, const char *from, int tofd, const char *to)
+{
+	struct stat st;
+
+	if (fstatat(fromfd, from, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = EPERM;
+		return -1;
+	}
+	if (fstatat(tofd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (errno != ENOENT)
+		return -1;
+	return renameat(fromfd, from, tofd, to);
+}
+
 /* rename without replacing; falls back to link+unlink where the
- * filesystem lacks RENAME_NOREPLACE (regular files only). */
+ * filesystem lacks RENAME_NOREPLACE (FUSE: EINVAL), and for a directory
+ * to rename_dir. */
 static int
 rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
 {
@@ -430,7 +454,7 @@ rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	if (linkat(fromfd, from, tofd, to, 0) == -1)
-		return -1;
+		return errno == EPERM ? rename_dir(fromfd, from, tofd, to) : -1;
 	if (unlinkat(fromfd, from, 0) == -1) {
 		int saved = errno;
 

@@ -7,8 +7,10 @@
 # changes made on the local path are then like another host's, unseen by
 # inotify on the FUSE mount; a worker there finds them by polling (and not
 # without), wait and logs -f there see jobs that a worker on the local
-# path runs, and a worker whose filesystem stops answering (bindfs
-# stopped) kills its job and exits 3 within lease_timeout.
+# path runs, a directory dropped into pending/ is quarantined (it cannot be
+# linked, and FUSE refuses RENAME_NOREPLACE), and a worker whose filesystem
+# stops answering (bindfs stopped) kills its job and exits 3 within
+# lease_timeout.
 . "$(dirname "$0")/../lib.sh"
 
 q init >/dev/null
@@ -108,6 +110,13 @@ is "$(jq -r '.workers[0].poll_interval' <<<"$out")" 1 "every second"
 wait_for 30 "the earlier drop-in is claimed (scan at start)" in_state p0 done
 drop p1
 wait_for 10 "a drop-in on the other path is claimed by polling" in_state p1 done
+# a directory dropped into pending/ is quarantined on FUSE too, where it
+# cannot be linked and RENAME_NOREPLACE is refused (EINVAL)
+mkdir "$M/tmp/.d"
+mv "$M/tmp/.d" "$M/pending/dir.json"
+wait_for 10 "FUSE: a directory in pending/ is quarantined as dead/dir.invalid" test -d "$SPOOL/dead/dir.invalid"
+check "FUSE: ... and is left in no lease (the claim moved it there)" bash -c "! ls -d '$SPOOL'/pending/dir.json '$SPOOL'/processing/*/dir.json 2>/dev/null | grep -q ."
+check "FUSE: ... with its reason" grep -qE '^reason: .+' "$SPOOL/dead/dir.reason"
 run qm doctor
 rc_is 0 "doctor on the FUSE spool with the defaults: exit 0"
 like "$out" "filesystem: fuse \(network or FUSE" "doctor names the filesystem"
