@@ -552,12 +552,13 @@ drop_leftover(int dirfd, const char *name, void *arg)
 	return 0;
 }
 
-/* Reclaim the lease processing/name if its lock is free. */
+/* Reclaim the lease processing/name if its lock is free. Returns 0, 1 if
+ * it is left because its job still runs on another host, or -1. */
 static int
 reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 {
 	struct reclaim rc = { sp, NULL, 0, 0 };
-	int wfd, lockfd = -1;
+	int wfd, lockfd = -1, busy = 0;
 	cJSON *rec = NULL;
 
 	wfd = openat(sp->dir[ST_PROCESSING], name, O_RDONLY | O_DIRECTORY |
@@ -571,10 +572,12 @@ reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 	    !same_file(wfd, sp->dir[ST_PROCESSING], name) ||
 	    !same_file(lockfd, wfd, "lock"))
 		goto out;     /* alive, or reclaimed meanwhile */
-	if ((rec = record_read(wfd)) != NULL &&
-	    (runs_elsewhere(rec, wfd) || kill_orphans(rec) == -1)) {
-		rc.failed = 1;
-		goto out;
+	if ((rec = record_read(wfd)) != NULL) {
+		busy = runs_elsewhere(rec, wfd);
+		if (!busy && kill_orphans(rec) == -1)
+			rc.failed = 1;
+		if (busy || rc.failed)
+			goto out;
 	}
 	CRASH_POINT("reclaim.after_kill");
 	rc.rec = rec;
@@ -590,14 +593,14 @@ out:
 	if (lockfd != -1)
 		close(lockfd);
 	close(wfd);
-	return rc.failed ? -1 : 0;
+	return busy ? 1 : rc.failed ? -1 : 0;
 }
 
 struct reclaim_all {
 	struct spool *sp;
 	const char *self;
 	int *nleases, *njobs;
-	int failed;
+	int failed, busy;
 };
 
 static int
@@ -608,8 +611,14 @@ reclaim_each(int dirfd, const char *name, void *arg)
 	(void)dirfd;
 	if (ra->self != NULL && strcmp(name, ra->self) == 0)
 		return 0;
-	if (reclaim_one(ra->sp, name, ra->nleases, ra->njobs) == -1)
+	switch (reclaim_one(ra->sp, name, ra->nleases, ra->njobs)) {
+	case -1:
 		ra->failed = 1;
+		break;
+	case 1:
+		ra->busy = 1;
+		break;
+	}
 	return 0;
 }
 
@@ -617,11 +626,17 @@ int
 lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
     int *njobs)
 {
-	struct reclaim_all ra = { sp, self, nleases, njobs, 0 };
+	struct reclaim_all ra = { sp, self, nleases, njobs, 0, 0 };
 
 	if (spool_each(sp->dir[ST_PROCESSING], NULL, reclaim_each, &ra) == -1)
 		return -1;
-	return ra.failed ? -1 : 0;
+	if (ra.failed)
+		return -1;
+	if (ra.busy) {
+		errno = EBUSY;
+		return -1;
+	}
+	return 0;
 }
 
 struct list_arg {

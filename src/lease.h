@@ -90,7 +90,10 @@ int lease_list(struct spool *sp, struct lease_info **out);
  * of its attempt's process group on this host, move its jobs where they
  * belong, counting an interrupted attempt as failed ("worker died"), and
  * remove the lease. Adds to *nleases and *njobs. Returns 0, or -1 if some
- * lease could not be fully reclaimed (the rest are still done).
+ * lease could not be fully reclaimed (the rest are still done); errno is
+ * EBUSY when the only leases left are dead ones of another host whose job
+ * still runs there (its processes hold the run lock): they can be
+ * reclaimed once it ends.
  */
 int lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
     int *njobs);

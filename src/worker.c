@@ -76,6 +76,7 @@
 
 #define RESCAN_MS      (5 * 60 * 1000)
 #define RECLAIM_MS     (60 * 1000)
+#define BUSY_RECLAIM_MS 1000            /* a dead lease whose job still runs */
 #define SETTLE_MS      2000             /* a fresh unparsable file may be half-written */
 #define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
 #define PREFETCH_MIN   256              /* files worth a prefetch thread */
@@ -140,6 +141,7 @@ struct worker {
 	struct attempt *held;  /* finished or not started, not yet moved on */
 	int lease_busy;        /* the lease record names a job that is over */
 	int64_t next_rescan, next_reclaim;   /* monotonic ms */
+	int64_t next_busy;                   /* 0, or when to reclaim again */
 	struct notify notify;                /* the service manager, if any */
 	int64_t next_watchdog;               /* monotonic ms; 0: no watchdog */
 	const char *dup_name;                /* for duplicate_of */
@@ -433,18 +435,34 @@ retain_step(struct worker *w)
 	w->retaining = 0;
 }
 
+/* Reclaim dead leases. One of another host left because its job still
+ * runs there is tried again every BUSY_RECLAIM_MS, so that the job runs
+ * again soon after it ends, not at the next housekeeping. */
+static void
+reclaim(struct worker *w)
+{
+	int nl = 0, nj = 0;
+
+	w->next_busy = 0;
+	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1) {
+		if (errno == EBUSY)
+			w->next_busy = mono_ms() + BUSY_RECLAIM_MS;
+		else
+			wlog(w, "could not fully reclaim a dead lease: %s",
+			    strerror(errno));
+	}
+	if (nl > 0)
+		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
+}
+
 /* Reclaim dead leases, sweep tmp/, drop old journal segments, start
  * retention: at start and every RECLAIM_MS. */
 static void
 housekeeping(struct worker *w)
 {
-	int nl = 0, nj = 0, n;
+	int n;
 
-	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1)
-		wlog(w, "could not fully reclaim a dead lease: %s",
-		    strerror(errno));
-	if (nl > 0)
-		wlog(w, "reclaimed %d job(s) from %d dead worker(s)", nj, nl);
+	reclaim(w);
 	spool_sweep_tmp(w->sp, TMP_MAX_AGE_MS);
 	journal_compact(w->sp, now_ms(), JOURNAL_KEEP_MS);
 	if (w->ncancel > 0 && (n = control_cancel_sweep(w->sp, 1)) > 0)
@@ -1457,6 +1475,8 @@ sleep_ms(struct worker *w)
 		until = w->next_poll;
 	if (w->next_watchdog != 0 && w->next_watchdog < until)
 		until = w->next_watchdog;
+	if (w->next_busy != 0 && w->next_busy < until)
+		until = w->next_busy;
 	if (w->run != NULL) {
 		if (w->run->deadline != 0 && w->run->deadline < until)
 			until = w->run->deadline;
@@ -1638,6 +1658,8 @@ turn(struct worker *w)
 		rescan(w);
 	if (mono_ms() >= w->next_reclaim)
 		housekeeping(w);
+	else if (w->next_busy != 0 && mono_ms() >= w->next_busy)
+		reclaim(w);
 	if (w->retaining)
 		retain_step(w);
 	depwatch_idle(&w->dw);

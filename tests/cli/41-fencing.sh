@@ -8,7 +8,8 @@
 # worker then reclaims the job as an interrupted attempt. A healthy worker
 # is not fenced, and stops with 0. Reclaim never kills a process group of
 # a lease from another host, and leaves such a lease while its job still
-# runs there (the job holds the lease's run lock).
+# runs there (the job holds the lease's run lock); a worker tries it again
+# every second, so the job runs again soon after it ends there.
 . "$(dirname "$0")/../lib.sh"
 
 q init >/dev/null
@@ -165,5 +166,24 @@ runq recover
 rc_is 0 "then recover reclaims it"
 check "f4 is settled as an interrupted attempt" in_state f4 failed
 jq_ok "f4: worker died" "$SPOOL/failed/f4.json" '.last_error == "worker died"'
+
+# A worker that left such a lease tries it again every second: the job runs
+# again soon after it ends there, not at the worker's next housekeeping
+# (60 s).
+start f5
+kill -9 "$w"
+wait_for 30 "f5's worker is gone" dead_pid "$w"
+jq -c '.host = "otherhost"' "$lease/lease" >"$TEST_DIR/rec" && cat "$TEST_DIR/rec" >"$lease/lease"
+fg_worker
+w=$FG_PID
+wait_for 30 "a new worker has started (its start reclaim is done)" grep -q "started, pid $w," "$log"
+check "it left f5's lease while f5 runs" test -e "$lease/f5.json"
+kill -9 -- -"$pg"
+wait_for 10 "f5's group has ended" group_gone "$pg"
+wait_for 10 "the worker reclaims the lease within seconds" test ! -e "$lease"
+wait_for 30 "f5 runs again to done/" in_state f5 done
+jq_ok "f5: 2 attempts, done" "$SPOOL/done/f5.json" '.attempts == 2 and .exit_code == 0'
+kill "$w"
+wait_for 30 "that worker stops" dead_pid "$w"
 
 done_testing
