@@ -23,6 +23,10 @@
 #   rc_is EXPECTED DESC            checks $rc of the last run (diag: $err)
 #   jq_ok DESC FILE FILTER         passes when FILTER is true of FILE
 #   skip DESC                      "ok N - # SKIP DESC"
+#   local_spool                    is $SPOOL on a local disk? (not FUSE or a
+#                                  network filesystem, where workers poll:
+#                                  tests/multihost/core.sh runs the suite
+#                                  on GlusterFS); sets SPOOL_FS
 #   each_crash_point MAX FN P...   FN P 1, FN P 2, ... for each crash point P
 #   done_testing                   stops workers, "1..N", exit 1 on failure
 #
@@ -93,6 +97,13 @@ _where() {
 skip() {
 	_T_N=$((_T_N + 1))
 	echo "ok $_T_N - # SKIP $*"
+}
+
+local_spool() {
+	SPOOL_FS=$(stat -f -c %T "$SPOOL")
+	case $SPOOL_FS in
+	fuse* | nfs* | smb* | cifs | ceph | afs | 9p | v9fs | ocfs2 | gfs* | lustre | gpfs) return 1 ;;
+	esac
 }
 
 is() {

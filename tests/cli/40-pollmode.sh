@@ -23,22 +23,26 @@ getdents() {
 }
 
 # --- local disk: inotify only, unless poll_interval says otherwise ---------
-fg_worker
-w=$FG_PID
-runq status --json
-is "$(jq -r '.workers[0].watch' <<<"$out")" inotify "status --json: a worker on a local disk uses inotify only"
-is "$(jq -r '.workers[0].poll_interval' <<<"$out")" 0 "poll_interval 0"
-unlike "$(jq -r '.workers[0].fs' <<<"$out")" "^(fuse|null)\$" "and names the local filesystem"
-runq status
-like "$out" "idle  \([a-z0-9]+: inotify\)" "status says it"
-if command -v strace >/dev/null; then
-	n=$(getdents 1.5 "$w" 1.5)
-	is "$n" 0 "an idle worker on a local disk reads no directory (1.5 s)"
+if local_spool; then
+	fg_worker
+	w=$FG_PID
+	runq status --json
+	is "$(jq -r '.workers[0].watch' <<<"$out")" inotify "status --json: a worker on a local disk uses inotify only"
+	is "$(jq -r '.workers[0].poll_interval' <<<"$out")" 0 "poll_interval 0"
+	unlike "$(jq -r '.workers[0].fs' <<<"$out")" "^(fuse|null)\$" "and names the local filesystem"
+	runq status
+	like "$out" "idle  \([a-z0-9]+: inotify\)" "status says it"
+	if command -v strace >/dev/null; then
+		n=$(getdents 1.5 "$w" 1.5)
+		is "$n" 0 "an idle worker on a local disk reads no directory (1.5 s)"
+	else
+		skip "strace is not installed"
+	fi
+	kill "$w"
+	wait_for 30 "it stops" dead_pid "$w"
 else
-	skip "strace is not installed"
+	skip "a worker on a local disk uses inotify only: the spool is on $SPOOL_FS"
 fi
-kill "$w"
-wait_for 30 "it stops" dead_pid "$w"
 
 q config set poll_interval 0.1
 fg_worker
