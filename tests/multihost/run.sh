@@ -190,21 +190,100 @@ fi
 q 2 worker stop >/dev/null
 
 # --- the job --------------------------------------------------------------------
+# runs_code PID: PID exists and can still run code of its own: not a zombie,
+# not in its exit (PF_EXITING, flag 0x4 of /proc/PID/stat), no SIGKILL
+# pending (bit 9 of its pending signals: it never returns to user space).
+# A process killed while it holds a FUSE file stays in its exit until the
+# FUSE daemon answers the file's flush (uninterruptible): it exists, and
+# holds its other files and locks, but runs nothing.
+runs_code() {
+	local s f
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	s=${s##*) }
+	read -ra f <<<"$s"
+	[[ ${f[0]} != [ZX] ]] && ((!(f[6] & 4) && !(f[28] & 256)))
+}
+export -f runs_code
+# The job: $1 id, $2 seconds. It records its run with this host's name in
+# the results file (local disk): "ID HOST START - ATTEMPT WORKER" when it
+# starts, "ID HOST START END ATTEMPT WORKER" when it ends, and while it
+# runs appends a stamp every 0.1 s to beats/ID@HOST@START (with builtins
+# only): the last one bounds when a killed run last ran code. It holds a flock on a local file
+# of the job's for the whole run; its processes also hold the lease's run
+# lock on the volume (fd 63), so a killed run keeps that flock until its
+# exit ends. A run that finds the flock held looks at the process groups
+# of the job's earlier runs (each run adds "PGID LEADER_START" to
+# locks/ID.groups before it locks): if one of their processes still runs
+# code, two runs overlap ("overlap", and it fails); if all are in their
+# exit, the earlier run is over as far as code goes ("exiting"), and this
+# one waits for the flock and runs.
 cat >"$D/job.sh" <<EOF
 #!/bin/bash
-# \$1 id, \$2 seconds: record the run (start, end) with this host's name
 r='$RESULTS' a=\${QUEUECTL_ATTEMPT:-?} w=\${QUEUECTL_WORKER:-?}
-exec 9>>'$D/locks'/"\$1" || exit 1
+s=\${EPOCHREALTIME/./}000 l='$D/locks'/"\$1"
+$(declare -f runs_code)
+# fields STAT_LINE: f = the fields of a /proc/PID/stat line after "(comm)"
+# (f[0] is field 3, the state)
+fields() {
+	local x=\${1##*) }
+	read -ra f <<<"\$x"
+}
+# group_runs PGID LEADER_START: does a process of that group run code?
+group_runs() {
+	local p x
+	if { read -r x <"/proc/\$1/stat"; } 2>/dev/null; then
+		fields "\$x"
+		[ "\${f[19]}" = "\$2" ] || return 1 # a new group: that one is gone
+	fi
+	for p in /proc/[0-9]*; do
+		{ read -r x <"\$p/stat"; } 2>/dev/null || continue
+		fields "\$x"
+		[ "\${f[2]}" = "\$1" ] && [ "\${f[19]}" -ge "\$2" ] &&
+			runs_code "\${p#/proc/}" && return 0
+	done
+	return 1
+}
+read -r x </proc/\$\$/stat
+fields "\$x"
+pg=\${f[2]}
+read -r x </proc/\$pg/stat
+fields "\$x"
+echo "\$pg \${f[19]}" >>"\$l.groups"
+exec 9>>"\$l" || exit 1
 if ! flock -n 9; then
-	echo "\$1 \$HOSTNAME overlap \$(date +%s%N) \$a \$w" >>"\$r"
-	exit 1
+	while read -r g gs; do
+		[ "\$g" = "\$pg" ] && continue
+		if group_runs "\$g" "\$gs"; then
+			echo "\$1 \$HOSTNAME overlap \$s \$a \$w" >>"\$r"
+			exit 1
+		fi
+	done <"\$l.groups"
+	echo "\$1 \$HOSTNAME exiting \$s \$a \$w" >>"\$r"
+	flock -w 120 9 || { echo "\$1 \$HOSTNAME stuck \$s \$a \$w" >>"\$r"; exit 1; }
 fi
-s=\$(date +%s%N)
 echo "\$1 \$HOSTNAME \$s - \$a \$w" >>"\$r"
-sleep "\$2"
-echo "\$1 \$HOSTNAME \$s \$(date +%s%N) \$a \$w" >>"\$r"
+b='$D/beats'/"\$1@\$HOSTNAME@\$s"
+i=\${2%%.*} d=000000
+[[ \$2 == *.* ]] && d=\${2#*.}000000
+end=\$((\${EPOCHREALTIME/./} + 10#\$i * 1000000 + 10#\${d:0:6}))
+# builtins only from here: a process that exits closes its copy of the run
+# lock's descriptor, and that close waits for the FUSE client (a cut-off
+# host's would freeze the job at the cut instead of running until fenced)
+exec 8<>'$D/never'
+while :; do
+	now=\${EPOCHREALTIME/./}
+	echo "\${now}000" >>"\$b"
+	left=\$((end - now))
+	[ \$left -gt 0 ] || break
+	[ \$left -gt 100000 ] && left=100000
+	printf -v t '0.%06d' \$left
+	read -r -t "\$t" -u 8 _
+done
+echo "\$1 \$HOSTNAME \$s \${EPOCHREALTIME/./}000 \$a \$w" >>"\$r"
 EOF
 chmod 0755 "$D/job.sh"
+mkdir -p "$D/beats"
+mkfifo "$D/never" # never written: read -t on it is a sleep without a process
 id_of() { printf 'm%04d' "$1"; }
 sleep_of() {
 	case $(($1 % 10)) in
@@ -265,12 +344,13 @@ start_workers() { # HOST COUNT
 		echo "h$1 (again): $(cat "$D/start.err")" >>"$D/start.fail"
 	}
 }
-alive() {
-	local s
-	{ s=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
-	s=${s##*) }
-	s=${s%% *}
-	[ "$s" != Z ] && [ "$s" != X ]
+# alive PID: the worker still runs code (runs_code, above): one killed or
+# fenced whose exit waits for its FUSE client is not
+alive() { runs_code "$1"; }
+# in_exit PID...: those of PIDs that exist but run no code (in their exit)
+in_exit() {
+	local p
+	for p; do [ -e "/proc/$p" ] && ! runs_code "$p" && printf ' %s' "$p"; done
 }
 DIED=()
 prune() {
@@ -295,6 +375,11 @@ kill_worker() { # PID
 ndone() {
 	find "$SPOOL/done" -maxdepth 1 -name 'm*.json' 2>/dev/null | wc -l
 }
+# progress: changes whenever a job reaches done/ (any job, the long ones
+# too) or a run starts or ends anywhere (the results file grows)
+progress() {
+	echo "$(find "$SPOOL/done" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l) $(stat -c %s "$RESULTS")"
+}
 
 TW0=$(us)
 for ((h = 1; h <= HOSTS; h++)); do start_workers "$h" "$WPH"; done
@@ -304,7 +389,8 @@ KILLS=0
 did_client=0 did_cut=0 CUT_HOST=3 CLIENT_HOST=2
 FAILOVER_MS= CUT_S=$((QMH_TIMEOUT * 3))
 CLIENT_SELF_EXIT= CUT_SELF_EXIT= CUT_BUSY= CLIENT_LEFT=0 CUT_LEFT=0 CUT_ALIVE=()
-finished=0 stalled=0 last_n=-1 last_progress=$(us)
+CLIENT_IN_EXIT= CUT_IN_EXIT=
+finished=0 stalled=0 last_p= last_progress=$(us)
 sleep_s=$(awk -v m="$KILL_MS" 'BEGIN { printf "%.3f", m / 1000 }')
 deadline=$((T0 + DEADLINE * 1000000))
 
@@ -317,11 +403,12 @@ client_chaos() {
 	sleep 0.5
 	remount $h || diag "remount of h$h failed"
 	echo "REMOUNT - h$h $(us)" >>"$EVENTS"
-	qmh_wait 10 bash -c "for p in ${old[*]}; do [ -d /proc/\$p ] && ! grep -q '^State:.*Z' /proc/\$p/status && exit 1; done; exit 0"
+	qmh_wait 10 bash -c "for p in ${old[*]}; do runs_code \$p && exit 1; done; exit 0"
 	left=()
 	for p in "${old[@]}"; do alive "$p" && left+=("$p"); done
 	CLIENT_LEFT=${#left[@]}
 	CLIENT_SELF_EXIT="${#left[@]} of ${#old[@]}"
+	CLIENT_IN_EXIT=$(in_exit "${old[@]}")
 	for p in "${left[@]}"; do kill_worker "$p"; done
 	prune
 	start_workers $h "$WPH"
@@ -364,6 +451,7 @@ cut_chaos() {
 	CUT_LEFT=${#left[@]}
 	CUT_ALIVE=("${left[@]}")
 	CUT_SELF_EXIT="${#left[@]} of ${#old[@]}"
+	CUT_IN_EXIT=$(in_exit "${old[@]}")
 	host_heal $h
 	echo "HEAL - h$h $(us)" >>"$EVENTS"
 	if ! qmh_wait 30 ls "$(host_mnt $h)/spool/pending"; then
@@ -395,8 +483,9 @@ while :; do
 	fi
 	now=$(us)
 	[ "$now" -ge "$deadline" ] && break
-	if [ "$n" != "$last_n" ]; then
-		last_n=$n
+	p=$(progress)
+	if [ "$p" != "$last_p" ]; then
+		last_p=$p
 		last_progress=$now
 	elif [ $((now - last_progress)) -ge $((STALL * 1000000)) ]; then
 		stalled=1
@@ -443,17 +532,21 @@ check $((KILLS == 0)) "workers were killed: $KILLS kill -9"
 check $((did_client == 0)) "h$CLIENT_HOST's FUSE client was killed and remounted"
 check $((did_cut == 0)) "h$CUT_HOST was cut off for ${CUT_S}s and healed"
 why=
-[ $stalled = 1 ] && why=" (stalled: no job finished for ${STALL}s)"
+[ $stalled = 1 ] && why=" (stalled: no job finished and no run started or ended for ${STALL}s)"
 check $((finished == 0)) "all $N jobs (and the 2 long ones) reached done/ within ${DEADLINE}s ($(ndone) did, $(((T_END - TW0) / 1000000)) s)$why" \
-	"$(q 1 status 2>&1)"
-check $((did_client == 0 || CLIENT_LEFT > 0)) "workers whose mount died under them exited by themselves within 10 s (${CLIENT_SELF_EXIT:-?} still running)" \
+	"$(q 1 status 2>&1)
+c-cut jobs: $(cd "$SPOOL" && ls -d */c-cut*.json */*/c-cut*.json 2>/dev/null | tr '\n' ' ')
+last runs: $(tail -n 4 "$RESULTS")"
+check $((did_client == 0 || CLIENT_LEFT > 0)) "workers whose mount died under them exited by themselves within 10 s (${CLIENT_SELF_EXIT:-?} still run code)" \
 	"they went on with a dead mount (ENOTCONN on every call): a worker that
 cannot confirm its lease within lease_timeout must exit (fencing)"
-check $((did_cut == 0 || CUT_LEFT > 0)) "workers of the cut-off host exited by themselves during the ${CUT_S}s cut (${CUT_SELF_EXIT:-?} still running)" \
+[ -n "$CLIENT_IN_EXIT" ] && diag "workers of h$CLIENT_HOST in their exit after 10 s (no code; waiting for the FUSE client):$CLIENT_IN_EXIT"
+check $((did_cut == 0 || CUT_LEFT > 0)) "workers of the cut-off host exited by themselves during the ${CUT_S}s cut (${CUT_SELF_EXIT:-?} still run code)" \
 	"still running when h$CUT_HOST was healed:$(for p in "${CUT_ALIVE[@]}"; do printf ' h%s-%s' "$CUT_HOST" "$p"; done); a worker that cannot
 confirm its lease within lease_timeout must stop its job and exit (fencing),
 idle or not; without it a cut-off worker keeps running its job while another
 host reclaims it"
+[ -n "$CUT_IN_EXIT" ] && diag "workers of h$CUT_HOST in their exit at the heal (no code; waiting for the FUSE client):$CUT_IN_EXIT"
 case $FAILOVER_MS in
 '' | '>'*) r=1 ;;
 *) r=0 ;;
@@ -560,8 +653,14 @@ $(cat "$SPOOL"/dead/*.reason 2>/dev/null | head -n 10)"
 cat "$SPOOL"/journal/* 2>/dev/null | awk 'NF >= 6 && ($2 == "done" || $2 == "failed" || $2 == "dead") { print $6, $2, $4, $5 }' >"$D/outcomes"
 HAVE_JOURNAL=0
 [ -d "$SPOOL/journal" ] && HAVE_JOURNAL=1
-awk -v ATT="$D/attempts" -v EV="$EVENTS" -v OUT="$D/outcomes" -v CUTH="h$CUT_HOST" -f - \
-	"$D/attempts" "$EVENTS" "$D/outcomes" "$RESULTS" >"$D/analysis" <<'AWK'
+# the last stamp of each run: "ID HOST START LAST"
+find "$D/beats" -type f -print0 | xargs -0 -r awk '
+	FNR == 1 && k != "" { print k, v }
+	FNR == 1 { k = FILENAME; sub(/.*\//, "", k); gsub(/@/, " ", k) }
+	{ v = $1 }
+	END { if (k != "") print k, v }' >"$D/lastbeat"
+awk -v ATT="$D/attempts" -v EV="$EVENTS" -v OUT="$D/outcomes" -v LB="$D/lastbeat" -v CUTH="h$CUT_HOST" -f - \
+	"$D/attempts" "$EVENTS" "$D/outcomes" "$D/lastbeat" "$RESULTS" >"$D/analysis" <<'AWK'
 function wpid(w) { sub(/.*-/, "", w); return w }
 function fail(cat, msg) { nf[cat]++; if (nf[cat] <= 10) print "FAIL", cat, msg }
 function sec(ns) { return sprintf("%.3f", (ns - T0NS) / 1e9) }
@@ -588,8 +687,11 @@ FILENAME == EV {
 	next
 }
 FILENAME == OUT { nout[$1]++; if ($2 == "done") ndoneev[$1]++; next }
+FILENAME == LB { lb[$1 " " $2 " " $3] = $4 + 0; next }
 {
 	id = $1; host = $2
+	if ($3 == "exiting") { exiting++; exiting_txt = exiting_txt " " id "@" host; next }
+	if ($3 == "stuck") { stuck++; next }
 	if ($3 == "overlap") { overlaps++; no++; ov_id[no] = id; host_of_ov[no] = host; ov_t[no] = $4 + 0; ov_txt[no] = id ": a run on " host " (attempt " $5 ", " $6 ") found another run of it alive, at " sec($4); next }
 	key = id " " host " " $3
 	if ($4 == "-") {
@@ -626,13 +728,17 @@ END {
 		for (j = 1; j <= k; j++) {
 			x = o[j]
 			if (j > 1 && rs[x] < maxend) {
-				msg = id ": run " j " on " rh[x] " started at " sec(rs[x]) " s while run on " rh[maxkey] " (started " sec(rs[maxkey]) ") was alive until " sec(maxend)
+				msg = id ": run " j " on " rh[x] " started at " sec(rs[x]) " s while run on " rh[maxkey] " (started " sec(rs[maxkey]) ") ran code until " sec(maxend)
 				if (rh[maxkey] == cut_h && rs[maxkey] < cut_t) { msg = msg " (the cut-off host kept running it: no fencing)"; cutov_id[id] = 1 }
 				else if (nkill[wpid(rw[maxkey])] && rh[maxkey] != rh[x]) { msg = msg " (an orphan of a killed worker)"; orphov_id[id] = 1 }
 				fail("overlap-time", msg)
 			}
-			if ((x in re) && re[x] > maxend) { maxend = re[x]; maxkey = x }
-			if (!(x in re) && maxkey == "") maxkey = x
+			# a run ran code until its end, or if it was killed, until
+			# its last stamp (at most 0.1 s before it was killed)
+			e = (x in re) ? re[x] : ((x in lb) ? lb[x] : rs[x])
+			if (e > maxend || maxkey == "") { maxend = e; maxkey = x }
+			if (rh[x] == cut_h && rs[x] < cut_t && !(x in re) && e > cut_t - 5e8 && j < k)
+				print "CUTRUN", id, "last stamp at cut +" sprintf("%.2f", (e - cut_t) / 1e9) " s, run again on " rh[o[j + 1]] " at cut +" sprintf("%.2f", (rs[o[j + 1]] - cut_t) / 1e9) " s"
 			if (j < k) {
 				reruns++
 				if (disturbed(rw[x], rs[x])) interrupted++
@@ -652,6 +758,9 @@ END {
 	print "STAT reruns", reruns + 0
 	print "STAT interrupted", interrupted + 0
 	print "STAT overlaps", overlaps + 0
+	print "STAT exiting", exiting + 0
+	print "STAT exitingjobs", (exiting_txt == "" ? "-" : substr(exiting_txt, 2))
+	print "STAT stuck", stuck + 0
 	for (id in cutov_id) { cutov++; cutlist = cutlist " " id }
 	print "STAT cutoverlaps", cutov + 0
 	print "STAT cutjobs", (cutlist == "" ? "-" : substr(cutlist, 2))
@@ -665,8 +774,12 @@ stat() { awk -v k="$1" '$1 == "STAT" && $2 == k { print $3; f = 1 } END { if (!f
 fails() { grep "^FAIL $1 " "$D/analysis" | cut -d' ' -f3-; }
 check "$(stat fail_garbage)" "the results file holds only well-formed runs" "$(fails garbage)"
 check "$(stat fail_final)" "every job ran; its last run completed and done/ says exit 0" "$(fails final)"
-check "$(stat fail_overlap-lock)" "no run of a job started while another run of it was alive on any host (lock)" "$(fails overlap-lock)"
-check "$(stat fail_overlap-time)" "no two runs of a job overlapped in time" "$(fails overlap-time)"
+check "$(stat fail_overlap-lock)" "no run of a job started while a process of another run of it still ran code on any host (lock, /proc)" "$(fails overlap-lock)"
+[ "$(stat exiting)" != 0 ] && diag "runs that found an earlier run's processes all in their exit (killed, no code; their exit waits for their FUSE client), and waited for them: $(stat exiting) ($(grep '^STAT exitingjobs' "$D/analysis" | cut -d' ' -f3-))"
+[ "$(stat stuck)" != 0 ] && diag "runs that waited 120 s for such processes in vain (and failed): $(stat stuck)"
+check "$(stat fail_overlap-time)" "no two runs of a job overlapped in time (a killed run ran code until its last stamp)" "$(fails overlap-time)"
+grep -q '^CUTRUN ' "$D/analysis" && diag "jobs of the cut-off host h$CUT_HOST (cut at +0):
+$(grep '^CUTRUN ' "$D/analysis" | cut -d' ' -f2-)"
 check "$(stat cutoverlaps)" "the cut-off host stopped its jobs before another host ran them again" \
 	"$(stat cutoverlaps) jobs of h$CUT_HOST ($(grep '^STAT cutjobs' "$D/analysis" | cut -d' ' -f3-)) were still running on h$CUT_HOST when
 another host started them again: today nothing stops a cut-off worker's job
