@@ -325,7 +325,10 @@ read_segment(int dirfd, const char *name, void *arg)
 	if (hour == -1 || (hour + 1) * JOURNAL_HOUR_MS <= ra->since)
 		return 0;
 	if ((buf = file_read_at(dirfd, name, SEGMENT_MAX_BYTES, &len)) == NULL)
-		return 0;       /* removed meanwhile, or not a regular file */
+		/* removed meanwhile, or not a regular file: skipped; any other
+		 * failure would make the counts silently wrong */
+		return errno == ENOENT || errno == EINVAL || errno == ELOOP ?
+		    0 : -1;
 	r = read_lines(buf, len, ra->since, ra->fn, ra->arg);
 	free(buf);
 	return r;

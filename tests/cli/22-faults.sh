@@ -200,6 +200,22 @@ e-bs2" "... the ids are printed: the jobs are queued"
 like "$err" "the last 2 jobs are queued, but may not survive a power loss" "... and the message says so"
 check "... both are in pending/ once" eval "fault_hits syncfs && only_in e-bs1 pending && only_in e-bs2 pending"
 
+# metrics: a journal segment that cannot be read is an error, not "nothing
+# happened" (a segment removed meanwhile is skipped)
+J=$TEST_DIR/jspool
+q -d "$J" init >/dev/null
+q -d "$J" enqueue --id m-1 true >/dev/null
+q -d "$J" worker start >/dev/null
+wait_for 30 "metrics: a job is done (one journal line)" exists "$J/done/m-1.json"
+q -d "$J" worker stop >/dev/null
+runq -d "$J" metrics --json
+is "$(jq -r '.windows["1h"].done' <<<"$out" 2>/dev/null)" 1 "metrics counts the job done"
+rm -f "$FLOG"
+run faulty open:EIO QUEUECTL_FAULT_PATH="$J/journal/2" -- q -d "$J" metrics --json
+rc_is 74 "metrics: a journal segment cannot be opened (EIO): 74"
+like "$err" "^queuectl: .*${STRERR[EIO]}" "... saying '${STRERR[EIO]}'"
+check "... the fault was hit" fault_hits /journal/2
+
 # mkdir: creating the spool, or one of its directories
 for e in ENOSPC EIO EMFILE EDQUOT; do
 	fresh=$TEST_DIR/fresh-$e/spool
