@@ -192,8 +192,11 @@ control_cmd(const char *verb, int (*one)(struct spool *, const char *,
 
 	if ((r = cli_help(c, argc, argv)) != -1)
 		return r;
-	if (argc < 2 || argv[1][0] == '-')
+	if (argc < 2)
 		return cli_usage_error(c);
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')     /* no options; no id starts so */
+			return cli_usage_error(c);
 	cli_open(&sp);
 	for (int i = 1; i < argc; i++) {
 		if (!id_valid(argv[i])) {

@@ -97,6 +97,12 @@ runq release ../x
 rc_is 65 "release of an invalid id: 65"
 runq hold
 rc_is 64 "hold without an id: 64"
+runq enqueue --id opt1 --run-at 2099-01-01T00:00:00Z true
+runq hold opt1 -x
+rc_is 64 "hold ID -x: an option after the ids is a usage error (64), not an invalid id"
+check "... and nothing is held" absent "$SPOOL/hold/opt1.json"
+runq cancel opt1 --now
+rc_is 64 "cancel ID --now: 64"
 runq enqueue --hold --id m1 true
 runq release ../x m1 nosuchjob
 rc_is 66 "release of several ids exits with the last failure's status (66, not 65)"
