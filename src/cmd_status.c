@@ -165,9 +165,9 @@ cmd_status(int argc, char **argv)
 	cli_open(&sp);
 	for (int s = 0; s < ST_NSTATES; s++)
 		if ((counts[s] = spool_count(&sp, s)) == -1)
-			err(EX_IOERR_, "%s/%s", sp.path, state_dir(s));
+			err(cli_exit_for(errno), "%s/%s", sp.path, state_dir(s));
 	if ((n = lease_list(&sp, &li)) == -1)
-		err(EX_IOERR_, "%s/processing", sp.path);
+		err(cli_exit_for(errno), "%s/processing", sp.path);
 	spool_each(sp.dir[ST_DONE], ".json", avg_one, &a);
 	if (json)
 		cli_print_json(status_json(&sp, counts, li, n, &a));

@@ -1224,14 +1224,19 @@ leased_dir(int dirfd, const char *name, void *arg)
 {
 	struct leased_arg *la = arg;
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC), r;
+	    O_CLOEXEC), r, saved;
 
+	/* gone meanwhile, or not a directory: no lease; any other failure
+	 * (EMFILE, EIO...) must not pass for a lease without jobs */
 	if (fd == -1)
-		return 0;      /* gone meanwhile, or not a directory */
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ?
+		    0 : -1;
 	la->lease = name;
 	r = spool_each(fd, ".json", leased_job, la);
+	saved = errno;
 	close(fd);
-	return r == -1 ? 0 : r;
+	errno = saved;
+	return r == -1 && errno == ENOENT ? 0 : r;
 }
 
 int

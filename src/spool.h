@@ -251,7 +251,9 @@ void spool_names_free(struct spool_names *l);
 
 /*
  * Call fn for each <id>.json in every lease directory, with the lease's
- * directory fd and its name (the worker id). Same return as spool_each.
+ * directory fd and its name (the worker id). Same return as spool_each; a
+ * lease removed meanwhile (or an entry that is not a directory) is skipped,
+ * one that cannot be read (EMFILE, EIO...) is -1.
  */
 int spool_each_leased(struct spool *sp,
     int (*fn)(int dirfd, const char *name, const char *lease, void *arg),

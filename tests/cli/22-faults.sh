@@ -182,6 +182,18 @@ rc_is 75 "enqueue cannot look into a lease (EMFILE): temporary failure, not succ
 check "... no second e-dup in pending/" eval "fault_hits ghost-1 && absent '$SPOOL/pending/e-dup.json' && dirs_empty '$SPOOL/tmp'"
 runq enqueue --id e-dup true
 rc_is 73 "without the fault the duplicate is refused (73)"
+# ... nor for one that does not run the same command (--unique), nor be
+# counted as empty
+printf '{"id":"e-uniq","command":"echo uniq","state":"processing"}\n' >"$SPOOL/processing/ghost-1/e-uniq.json"
+rm -f "$FLOG"
+run faulty open:EMFILE QUEUECTL_FAULT_PATH=/processing/ghost-1 -- q enqueue --unique 'echo uniq'
+rc_is 75 "enqueue --unique cannot look into a lease (EMFILE): 75"
+check "... no second 'echo uniq' in pending/" eval "fault_hits ghost-1 && test -z \"\$(grep -l 'echo uniq' '$SPOOL/pending/'*.json 2>/dev/null)\""
+rm -f "$FLOG"
+run faulty open:EMFILE QUEUECTL_FAULT_PATH=/processing/ghost-1 -- q status --json
+rc_is 75 "status cannot count a lease's jobs (EMFILE): 75, not a count of 0"
+runq enqueue --unique 'echo uniq'
+is "$out" "e-uniq" "without the fault --unique names the running job"
 rm -rf "$SPOOL/processing/ghost-1"
 
 # The job is queued but the fsync of pending/ (or the batch's syncfs) that
