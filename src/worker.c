@@ -338,8 +338,8 @@ cancel_scan_one(int dirfd, const char *name, void *arg)
 
 /*
  * Consider every job file of pending/ or failed/ (st), in inode order, a
- * large directory on a local disk with a prefetch thread ahead (prefetch.h:
- * a cold start on 100,000 files takes about 1 s instead of 7).
+ * large directory on a local disk with a prefetch thread ahead (prefetch.h;
+ * spool-layout/README.md, "How workers find work").
  */
 static void
 rescan_dir(struct worker *w, int st)
