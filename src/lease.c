@@ -151,7 +151,7 @@ lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
 	static unsigned long long self_start;
 	char when[TIME_BUFSZ], *text;
 	cJSON *o = cJSON_CreateObject();
-	pid_t pid = getpid();
+	pid_t pid = self_pid();
 	int r = -1;
 
 	if (o == NULL)

@@ -298,7 +298,7 @@ write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 
 	for (int tries = 0; ; tries++) {
 		if (fmt_checked(name, n, "%s.%ld.%lu.%08x", host_name(),
-		    (long)getpid(), ++seq, arc4random()) == -1)
+		    (long)self_pid(), ++seq, arc4random()) == -1)
 			return -1;
 		fd = openat(sp->tmp, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);

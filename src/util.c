@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -411,4 +412,26 @@ host_name(void)
 	if (host[0] == '\0' || !isalnum((unsigned char)host[0]))
 		strlcpy(host, "localhost", sizeof host);
 	return host;
+}
+
+static pid_t self_cached;
+
+static void
+self_forget(void)
+{
+	self_cached = 0;
+}
+
+pid_t
+self_pid(void)
+{
+	static int registered;
+
+	if (!registered) {
+		registered = 1;
+		pthread_atfork(NULL, NULL, self_forget);
+	}
+	if (self_cached == 0)
+		self_cached = getpid();
+	return self_cached;
 }

@@ -105,4 +105,8 @@ int has_suffix(const char *name, const char *suffix);
  * [A-Za-z0-9-] replaced by '-'; "localhost" if it has none. */
 const char *host_name(void);
 
+/* getpid(2), with one system call per process, not one per use: the value
+ * is kept, and dropped in the child of a fork(2) (pthread_atfork). */
+pid_t self_pid(void);
+
 #endif

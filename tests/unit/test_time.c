@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -413,6 +414,35 @@ static void test_clock_host(void)
 	ok(clean, "host_name holds only [A-Za-z0-9-]");
 }
 
+/* self_pid: the process's pid, also in the child of a fork after the
+ * parent has asked for its own. */
+static void
+test_self_pid(void)
+{
+	int fds[2], st;
+	pid_t child, seen = 0;
+
+	ok(self_pid() == getpid(), "self_pid is getpid");
+	ok(self_pid() == getpid(), "... asked again");
+	if (pipe(fds) == -1 || (child = fork()) == -1) {
+		ok(0, "pipe and fork for the self_pid check");
+		return;
+	}
+	if (child == 0) {
+		pid_t p = self_pid() == getpid() ? getpid() : -1;
+
+		write(fds[1], &p, sizeof p);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &seen, sizeof seen) != (ssize_t)sizeof seen)
+		seen = 0;
+	close(fds[0]);
+	waitpid(child, &st, 0);
+	ok(seen == child, "in a forked child self_pid is the child's pid");
+	ok(self_pid() == getpid(), "... and the parent's stays its own");
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC0", 1);
@@ -426,5 +456,6 @@ int main(void)
 	test_strings();
 	test_files();
 	test_clock_host();
+	test_self_pid();
 	return done_testing();
 }
