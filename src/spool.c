@@ -408,8 +408,11 @@ spool_job_read(int dirfd, const char *id, struct job *job, char *err,
 			snprintf(err, errsz, "%s", saved == EFBIG ?
 			    "job file too large" : "not a regular file");
 			saved = EINVAL;
-		} else
+		} else {
+			if (saved == ESTALE)
+				saved = ENOENT;   /* renamed away meanwhile */
 			snprintf(err, errsz, "%s", strerror(saved));
+		}
 		errno = saved;
 		return -1;
 	}

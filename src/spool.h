@@ -97,7 +97,9 @@ int spool_job_write(struct spool *sp, int dirfd, struct job *job);
 
 /*
  * Read and validate dirfd/<id>.json. On a bad file returns -1 with errno
- * EINVAL and the reason in err; other errno values are I/O errors.
+ * EINVAL and the reason in err; ENOENT when the file is not there, or was
+ * moved away while it was being opened (which a network filesystem may
+ * report as ESTALE); other errno values are I/O errors.
  */
 int spool_job_read(int dirfd, const char *id, struct job *job, char *err,
     size_t errsz);

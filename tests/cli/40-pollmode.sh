@@ -64,6 +64,19 @@ else
 fi
 runq enqueue --id l1 "echo l1 # $MARK"
 wait_for 30 "a job still runs" in_state l1 done
+# ESTALE is how a network filesystem reports a file renamed away while it
+# was being opened (GlusterFS, to enqueue --wait): wait takes it for the
+# lost race it is and looks again (the fault shim of tests/22; 116 is
+# ESTALE on Linux)
+if cc -shared -fPIC -o "$TEST_DIR/fault.so" "$TOP/tests/fault/fault.c" -ldl 2>"$TEST_DIR/cc.err"; then
+	run env LD_PRELOAD="$TEST_DIR/fault.so" QUEUECTL_FAULT=open:116 \
+		QUEUECTL_FAULT_PATH=/done/l1.json QUEUECTL_FAULT_COUNT=1 QUEUECTL_FAULT_LOG="$TEST_DIR/flog" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$QUEUECTL" wait l1
+	rc_is 0 "wait: an open of the job file that fails with ESTALE is tried again"
+	check "(the open failed with ESTALE once)" test "$(wc -l <"$TEST_DIR/flog")" = 1
+else
+	skip "no C compiler for the fault shim: $(cat "$TEST_DIR/cc.err")"
+fi
 kill "$w"
 wait_for 30 "it stops" dead_pid "$w"
 q config set poll_interval auto
