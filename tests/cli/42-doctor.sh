@@ -19,7 +19,7 @@ if local_spool; then
 	like "$out" "lease: confirmed every 10 s \(lease_check\), fenced after 60 s" "the lease timings (auto)"
 	watch="inotify only"
 else
-	like "$out" "filesystem: $SPOOL_FS \(network or FUSE" "the filesystem is $SPOOL_FS, a network or FUSE one"
+	like "$out" "filesystem: [a-z0-9]+ \(network or FUSE" "the filesystem ($SPOOL_FS) is a network or FUSE one"
 	like "$out" "workers watch: inotify, and rescan every 1 s" "workers will poll every second"
 	like "$out" "lease: confirmed every 7.875 s \(lease_check\), fenced after 31.5 s" "the lease timings (auto, lock_failover 42 s)"
 	watch=polling

@@ -24,6 +24,9 @@
 #   disk (inotify only, lease timings 10 s / 60 s, no lock_failover rule):
 #   where the spool is on FUSE (tests/lib.sh local_spool) 40 skips that
 #   part and 42 checks the network values instead.
+# - 51-prefetch checks that a worker starting on 300 job files reads them
+#   with a prefetch thread, which runs on a local disk only: on FUSE it
+#   checks that none ran.
 #
 #   TESTS="01 02"    only these test files (as tests/run.sh)
 #   MH_SHIM=0|1      never / always preload the shim (default: only when a

@@ -203,7 +203,6 @@ runs_code() {
 	read -ra f <<<"$s"
 	[[ ${f[0]} != [ZX] ]] && ((!(f[6] & 4) && !(f[28] & 256)))
 }
-export -f runs_code
 # The job: $1 id, $2 seconds. It records its run with this host's name in
 # the results file (local disk): "ID HOST START - ATTEMPT WORKER" when it
 # starts, "ID HOST START END ATTEMPT WORKER" when it ends, and while it
@@ -403,7 +402,7 @@ client_chaos() {
 	sleep 0.5
 	remount $h || diag "remount of h$h failed"
 	echo "REMOUNT - h$h $(us)" >>"$EVENTS"
-	qmh_wait 10 bash -c "for p in ${old[*]}; do runs_code \$p && exit 1; done; exit 0"
+	qmh_wait 10 bash -c "$(declare -f runs_code); for p in ${old[*]}; do runs_code \$p && exit 1; done; exit 0"
 	left=()
 	for p in "${old[@]}"; do alive "$p" && left+=("$p"); done
 	CLIENT_LEFT=${#left[@]}
