@@ -864,7 +864,7 @@ spawn(struct worker *w, struct attempt *a)
 	int saved;
 	pid_t pid;
 
-	if (open_logs(w, a) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	if (pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1 ||
 	    (a->spawn = spawn_prepare(w, a, go[0], out[1], err[1])) == NULL)
 		goto fail;
@@ -881,8 +881,9 @@ spawn(struct worker *w, struct attempt *a)
 	a->pipes[1] = err[0];
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	if (lease_record(&w->lease, a->job.id, a->job.attempts, pid,
-	    a->start_ms) == -1) {
+	/* the logs while the child sets itself up (another CPU, if free) */
+	if (open_logs(w, a) == -1 || lease_record(&w->lease, a->job.id,
+	    a->job.attempts, pid, a->start_ms) == -1) {
 		saved = errno;
 		close(go[1]);        /* the child sees EOF and exits 127 */
 		fence_job(0);
