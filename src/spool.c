@@ -125,17 +125,19 @@ open_root(const char *path)
 static int
 check_mode(int fd, const char *path, const char *name, char *err, size_t errsz)
 {
+	static uid_t euid = (uid_t)-1;   /* queuectl never changes it */
 	struct stat st;
 
+	if (euid == (uid_t)-1)
+		euid = geteuid();
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errsz, "%s/%s: %s", path, name, strerror(errno));
 		return -1;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != euid) {
 		snprintf(err, errsz, "%s%s%s: spool is owned by uid %u, not by "
 		    "you (uid %u); use your own spool or run as its owner", path,
-		    *name ? "/" : "", name, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
+		    *name ? "/" : "", name, (unsigned)st.st_uid, (unsigned)euid);
 		errno = EACCES;
 		return -1;
 	}
