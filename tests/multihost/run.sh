@@ -500,7 +500,10 @@ while :; do
 		cut_chaos
 		continue
 	fi
-	random_kill
+	# once the short jobs are done, let the long ones finish: a 20 s job
+	# whose worker is killed with a chance of 1 in 6 every 1.5 s can take
+	# minutes (36 attempts of c-cut2 once)
+	[ "$n" -lt "$N" ] && random_kill
 	# keep WPH workers on each host (h3's may have died after the cut)
 	for ((h = 1; h <= HOSTS; h++)); do
 		c=$(live_on $h | wc -l)
@@ -665,13 +668,14 @@ function fail(cat, msg) { nf[cat]++; if (nf[cat] <= 10) print "FAIL", cat, msg }
 function sec(ns) { return sprintf("%.3f", (ns - T0NS) / 1e9) }
 # was worker w (hN-PID) disturbed after its run started at s (ns)? A kill
 # counts whenever it came: a job can start a few ms after its worker died
-# (the go byte was sent). Sets WHY.
-function disturbed(w, s,    h, p, i) {
+# (the go byte was sent); so do its host's client kill and cut, if the
+# worker was started before them (its mount died under it). Sets WHY.
+function disturbed(w, s,    h, p, i, before) {
 	h = w; sub(/-.*/, "", h); p = w; sub(/.*-/, "", p)
 	WHY = ""
 	for (i = 1; i <= nkill[p]; i++) { WHY = "its worker was killed at " sec(kill_t[p, i]); return 1 }
-	if (h == client_h && client_t >= s) { WHY = h "'s FUSE client was killed at " sec(client_t); return 1 }
-	if (h == cut_h && cut_t >= s) { WHY = h " was cut off at " sec(cut_t); return 1 }
+	if (h == client_h && (client_t >= s || ((p in wstart) && wstart[p] < client_t))) { WHY = h "'s FUSE client was killed at " sec(client_t); return 1 }
+	if (h == cut_h && (cut_t >= s || ((p in wstart) && wstart[p] < cut_t))) { WHY = h " was cut off at " sec(cut_t); return 1 }
 	return 0
 }
 FILENAME == ATT && $1 ~ /^x-/ { next }
@@ -680,6 +684,7 @@ FILENAME == EV {
 	t = $4 * 1000
 	if (!T0NS || t < T0NS) T0NS = t
 	if ($1 == "KILL") { nkill[$2]++; kill_t[$2, nkill[$2]] = t; kills++ }
+	if ($1 == "START") wstart[$2] = t
 	if ($1 == "CLIENTKILL") { client_h = $3; client_t = t }
 	if ($1 == "CUT") { cut_h = $3; cut_t = t }
 	if ($1 == "HEAL") heal_t = t
