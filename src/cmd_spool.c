@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "control.h"
 #include "lease.h"
+#include "util.h"
 
 #define TMP_MAX_AGE_MS (24LL * 3600 * 1000)
 
@@ -28,6 +30,26 @@ cmd_init(int argc, char **argv)
 	return 0;
 }
 
+/* lease_reclaim_dead, waiting (RECOVER_WAIT_MS at most) while the only
+ * leases left are other hosts' not yet free long enough (EAGAIN). */
+#define RECOVER_WAIT_MS (10 * 60 * 1000)
+static int
+recover_leases(struct spool *sp, int *nleases, int *njobs)
+{
+	struct timespec quarter = { 0, 250 * 1000 * 1000 };
+	int64_t until = mono_ms() + RECOVER_WAIT_MS;
+	int r;
+
+	while ((r = lease_reclaim_dead(sp, NULL, nleases, njobs)) == -1 &&
+	    errno == EAGAIN && mono_ms() < until) {
+		if (until - mono_ms() > RECOVER_WAIT_MS - 250)
+			warnx("waiting until the dead leases of other hosts have "
+			    "been free for their lease_timeout + 1 s");
+		nanosleep(&quarter, NULL);
+	}
+	return r;
+}
+
 int
 cmd_recover(int argc, char **argv)
 {
@@ -38,7 +60,7 @@ cmd_recover(int argc, char **argv)
 	if ((r = cli_no_args(c, argc, argv)) != -1)
 		return r;
 	cli_open(&sp);
-	r = lease_reclaim_dead(&sp, NULL, &nleases, &njobs);
+	r = recover_leases(&sp, &nleases, &njobs);
 	swept = spool_sweep_tmp(&sp, TMP_MAX_AGE_MS);
 	cancels = control_cancel_sweep(&sp, 0);
 	printf("reclaimed %d job%s from %d dead worker%s\n", njobs,

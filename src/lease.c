@@ -16,6 +16,7 @@
 
 #include <bsd/string.h>
 
+#include "config.h"
 #include "crash.h"
 #include "lease.h"
 #include "util.h"
@@ -168,6 +169,9 @@ lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
 	if (l->fs != NULL)
 		cJSON_AddStringToObject(o, "fs", l->fs);
 	cJSON_AddNumberToObject(o, "poll_ms", (double)l->poll_ms);
+	if (l->fence_ms > 0)
+		cJSON_AddNumberToObject(o, "lease_timeout_ms",
+		    (double)l->fence_ms);
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);
 		cJSON_AddNumberToObject(o, "attempt", (double)attempt);
@@ -552,8 +556,70 @@ drop_leftover(int dirfd, const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * When this process first found each dead lease of another host free (its
+ * lock taken by us): such a lease is reclaimed only once it has been free
+ * for its worker's lease_timeout + 1 s, by our monotonic clock. A worker
+ * that lost its lock early (its filesystem client died: the server frees
+ * the locks at once) has by then fenced itself, killing its job.
+ */
+#define SEEN_MAX 64
+static struct seen {
+	char name[WORKER_ID_MAX + 1];
+	int64_t first;
+} seen[SEEN_MAX];
+
+static void
+seen_forget(const char *name)
+{
+	for (int i = 0; i < SEEN_MAX; i++)
+		if (strcmp(seen[i].name, name) == 0)
+			seen[i].name[0] = '\0';
+}
+
+/* When name was first seen free; now if it was not (in a free slot, else
+ * in the oldest one's). */
+static int64_t
+seen_first(const char *name, int64_t now)
+{
+	int slot = -1;
+
+	for (int i = 0; i < SEEN_MAX; i++) {
+		if (seen[i].name[0] == '\0') {
+			if (slot == -1 || seen[slot].name[0] != '\0')
+				slot = i;
+			continue;
+		}
+		if (strcmp(seen[i].name, name) == 0)
+			return seen[i].first;
+		if (slot == -1 || (seen[slot].name[0] != '\0' &&
+		    seen[i].first < seen[slot].first))
+			slot = i;
+	}
+	strlcpy(seen[slot].name, name, sizeof seen[slot].name);
+	seen[slot].first = now;
+	return now;
+}
+
+/* Must the dead lease name (record rec) of another host wait before it is
+ * reclaimed: has it been seen free for less than its worker's
+ * lease_timeout_ms + 1 s? A record without it (an older worker) does not
+ * wait. */
+static int
+fence_grace(const cJSON *rec, const char *name)
+{
+	const char *host = rec_str(rec, "host");
+	double t = rec_num(rec, "lease_timeout_ms");
+	int64_t now = mono_ms();
+
+	if (host == NULL || strcmp(host, host_name()) == 0 || t <= 0)
+		return 0;
+	return now - seen_first(name, now) < (int64_t)t + CONFIG_FENCE_MARGIN_MS;
+}
+
 /* Reclaim the lease processing/name if its lock is free. Returns 0, 1 if
- * it is left because its job still runs on another host, or -1. */
+ * it is left because its job still runs on another host, 2 if it is
+ * another host's and must stay free longer (fence_grace), or -1. */
 static int
 reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 {
@@ -570,15 +636,19 @@ reclaim_one(struct spool *sp, const char *name, int *nleases, int *njobs)
 	lockfd = spool_open_lock(wfd, "lock", 1);
 	if (lockfd == -1 || flock(lockfd, LOCK_EX | LOCK_NB) == -1 ||
 	    !same_file(wfd, sp->dir[ST_PROCESSING], name) ||
-	    !same_file(lockfd, wfd, "lock"))
+	    !same_file(lockfd, wfd, "lock")) {
+		seen_forget(name);
 		goto out;     /* alive, or reclaimed meanwhile */
+	}
 	if ((rec = record_read(wfd)) != NULL) {
-		busy = runs_elsewhere(rec, wfd);
+		busy = runs_elsewhere(rec, wfd) ? 1 :
+		    fence_grace(rec, name) ? 2 : 0;
 		if (!busy && kill_orphans(rec) == -1)
 			rc.failed = 1;
 		if (busy || rc.failed)
 			goto out;
 	}
+	seen_forget(name);
 	CRASH_POINT("reclaim.after_kill");
 	rc.rec = rec;
 	spool_each(wfd, ".json", reclaim_job, &rc);
@@ -593,14 +663,14 @@ out:
 	if (lockfd != -1)
 		close(lockfd);
 	close(wfd);
-	return busy ? 1 : rc.failed ? -1 : 0;
+	return busy ? busy : rc.failed ? -1 : 0;
 }
 
 struct reclaim_all {
 	struct spool *sp;
 	const char *self;
 	int *nleases, *njobs;
-	int failed, busy;
+	int failed, busy, waiting;
 };
 
 static int
@@ -618,6 +688,9 @@ reclaim_each(int dirfd, const char *name, void *arg)
 	case 1:
 		ra->busy = 1;
 		break;
+	case 2:
+		ra->waiting = 1;
+		break;
 	}
 	return 0;
 }
@@ -626,14 +699,14 @@ int
 lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
     int *njobs)
 {
-	struct reclaim_all ra = { sp, self, nleases, njobs, 0, 0 };
+	struct reclaim_all ra = { sp, self, nleases, njobs, 0, 0, 0 };
 
 	if (spool_each(sp->dir[ST_PROCESSING], NULL, reclaim_each, &ra) == -1)
 		return -1;
 	if (ra.failed)
 		return -1;
-	if (ra.busy) {
-		errno = EBUSY;
+	if (ra.busy || ra.waiting) {
+		errno = ra.busy ? EBUSY : EAGAIN;
 		return -1;
 	}
 	return 0;

@@ -26,6 +26,8 @@ struct lease {
 	int64_t started_at;
 	const char *fs;               /* the spool's filesystem (fs_probe) */
 	long long poll_ms;            /* rescan period; 0: inotify only */
+	long long fence_ms;           /* its lease_timeout: it fences itself
+	                               * this long after it lost the lease */
 };
 
 /* What status and stop need to know of a lease. */
@@ -93,7 +95,11 @@ int lease_list(struct spool *sp, struct lease_info **out);
  * lease could not be fully reclaimed (the rest are still done); errno is
  * EBUSY when the only leases left are dead ones of another host whose job
  * still runs there (its processes hold the run lock): they can be
- * reclaimed once it ends.
+ * reclaimed once it ends; EAGAIN when the only ones left are leases of
+ * another host that this process has not yet seen free for their worker's
+ * lease_timeout (fence_ms) + 1 s: a worker cut off from the filesystem
+ * whose locks were freed early (its client died) may still run its job
+ * until then. Call again later (the time counts from the first call).
  */
 int lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
     int *njobs);

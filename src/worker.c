@@ -395,6 +395,10 @@ retime(struct worker *w)
 		w->lease_busy = 1;
 		w->next_poll = mono_ms() + t.poll_ms;
 	}
+	if (t.timeout_ms != w->tm.timeout_ms) {
+		w->lease.fence_ms = t.timeout_ms;     /* the record says so */
+		w->lease_busy = 1;
+	}
 	fence_timing(t.check_ms, t.timeout_ms);
 	w->tm = t;
 }
@@ -436,8 +440,9 @@ retain_step(struct worker *w)
 }
 
 /* Reclaim dead leases. One of another host left because its job still
- * runs there is tried again every BUSY_RECLAIM_MS, so that the job runs
- * again soon after it ends, not at the next housekeeping. */
+ * runs there, or because it has not been free long enough for its worker
+ * to have fenced itself, is tried again every BUSY_RECLAIM_MS, so that the
+ * job runs again soon, not at the next housekeeping. */
 static void
 reclaim(struct worker *w)
 {
@@ -445,7 +450,7 @@ reclaim(struct worker *w)
 
 	w->next_busy = 0;
 	if (lease_reclaim_dead(w->sp, w->lease.id, &nl, &nj) == -1) {
-		if (errno == EBUSY)
+		if (errno == EBUSY || errno == EAGAIN)
 			w->next_busy = mono_ms() + BUSY_RECLAIM_MS;
 		else
 			wlog(w, "could not fully reclaim a dead lease: %s",
@@ -1567,6 +1572,7 @@ setup(struct worker *w)
 		w->fs = "unknown";
 	}
 	config_timing(&w->sp->cfg, w->network, &w->tm);
+	w->lease.fence_ms = w->tm.timeout_ms;
 	if (lease_create(w->sp, &w->lease, w->fs, w->tm.poll_ms) == -1)
 		return -1;
 	fence_self = w->lease.id;

@@ -147,6 +147,24 @@ check "the group with that pgid on this host is not killed" alive "$other"
 kill "$other"
 check "the lease is gone" test ! -e "$d"
 
+# --- another host's dead lease is reclaimed only once its worker must have
+# fenced itself: free (by our clock) for its lease_timeout + 1 s. Its locks
+# may have been freed early (its filesystem client died) while its job
+# still ran there.
+d=$SPOOL/processing/otherhost-fenced
+mkdir -m 0700 "$d"
+: >"$d/lock"
+printf '{"worker":"otherhost-fenced","host":"otherhost","pid":1,"lease_timeout_ms":2000,"job":"o2","attempt":1,"pgid":0}\n' >"$d/lease"
+printf '{"id":"o2","command":"true","state":"processing","attempts":1,"max_retries":0,"started_at":"2026-01-01T00:00:00Z"}\n' >"$d/o2.json"
+chmod 0600 "$d"/*
+t0=$(now_ms)
+runq recover
+t1=$(now_ms)
+rc_is 0 "recover reclaims another host's dead lease whose record gives lease_timeout 2 s"
+check "... after it has been free for 3 s ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 2900
+like "$err" "waiting until the dead leases of other hosts" "... saying that it waits"
+check "o2 is settled as an interrupted attempt" in_state o2 dead
+
 # --- a dead lease of another host whose job still runs there -------------
 # Its worker was killed with -9, its job goes on (it holds <lease>/run, fd
 # 63): no other host may reclaim it until the job ends.
