@@ -38,7 +38,6 @@
 export LC_ALL=C
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
 
 # shellcheck source=tests/multihost/gluster.sh
 . "$HERE/gluster.sh"
@@ -49,7 +48,7 @@ gluster_up 1 || { echo "not ok 1 - GlusterFS volume up"; echo "0 passed, 1 faile
 export TMPDIR
 TMPDIR=$(host_mnt 1)/tmp
 mkdir -p "$TMPDIR" && chmod 0700 "$TMPDIR"
-export QUEUECTL=${QUEUECTL:-$TOP/queuectl}
+export QUEUECTL      # gluster.sh made it absolute
 [ -x "$TOP/build/test/queuectl" ] && export CRASH_QUEUECTL=${CRASH_QUEUECTL:-$TOP/build/test/queuectl}
 export FILE_TIMEOUT=${FILE_TIMEOUT:-300}
 export BIGSPOOL_N=${BIGSPOOL_N:-10000}

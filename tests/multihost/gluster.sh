@@ -45,7 +45,13 @@
 #   QMH_CLIENT_OPTS      more options for each glusterfs client, e.g.
 #                        "--entry-timeout=0 --attribute-timeout=0"
 #   QMH_TMP (/tmp)       where $QMH_DIR is made (a local file system)
+#   QUEUECTL             the binary the scripts run (absolute after this
+#                        file; default ./queuectl at the top of the tree,
+#                        which is $TOP)
 
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+QUEUECTL=${QUEUECTL:-$TOP/queuectl}
+case $QUEUECTL in /*) ;; *) QUEUECTL=$PWD/$QUEUECTL ;; esac
 QMH_HOSTS=${QMH_HOSTS:-3}
 QMH_TIMEOUT=${QMH_TIMEOUT:-5}
 QMH_ID=${QMH_ID:-qmh-$$-$RANDOM}

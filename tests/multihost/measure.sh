@@ -17,9 +17,6 @@
 export LC_ALL=C
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-QUEUECTL=${QUEUECTL:-$TOP/queuectl}
-case $QUEUECTL in /*) ;; *) QUEUECTL=$PWD/$QUEUECTL ;; esac
 JOBS=${MEASURE_JOBS:-600}
 ROUNDS=${MEASURE_ROUNDS:-5}
 

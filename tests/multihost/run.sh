@@ -50,9 +50,6 @@
 export LC_ALL=C
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-QUEUECTL=${QUEUECTL:-$TOP/queuectl}
-case $QUEUECTL in /*) ;; *) QUEUECTL=$PWD/$QUEUECTL ;; esac
 N=${MH_JOBS:-1000}
 WPH=${MH_WORKERS:-2}
 KILL_MS=${MH_KILL_MS:-1500}
