@@ -329,6 +329,22 @@ check "... exactly once" only_in w5c 'done'
 jq_ok "... attempts 1" "$SPOOL/done/w5c.json" '.attempts == 1 and .exit_code == 0'
 check "the worker is alive" alive "$w"
 
+# 5b. the attempt's log cannot be created (EMFILE): the child, already made,
+#    ends without running the command; the job goes back to pending/,
+#    its attempt not counted, and runs once the fault is lifted.
+new_spool spool-w6
+touch "$FLAG"
+rm -f "$FLOG"
+faulty_worker open:EMFILE QUEUECTL_FAULT_PATH="/w6.stdout" QUEUECTL_FAULT_FLAG="$FLAG"
+runq enqueue --id w6 "echo ran >>$TEST_DIR/w6.ran"
+wait_for 30 "w6's log cannot be created (EMFILE), more than once" eval "[ \"\$(grep -c 'processing/.*/w6.stdout' '$FLOG')\" -ge 2 ]"
+check "... and the command never ran" absent "$TEST_DIR/w6.ran"
+check "the worker is alive" alive "$w"
+rm -f "$FLAG"
+wait_for 30 "fault lifted: w6 ends in done/" in_state w6 'done'
+is "$(cat "$TEST_DIR/w6.ran" 2>&1)" ran "... having run once"
+jq_ok "... attempts 1" "$SPOOL/done/w6.json" '.attempts == 1 and .exit_code == 0'
+
 # 6. writes to tmp/ fail (ENOSPC): the attempt cannot be marked started, and
 #    the job cannot be put back either (its old contents go through tmp/);
 #    the worker keeps it until it can.
