@@ -262,7 +262,7 @@ fail:
 
 int
 lease_create(struct spool *sp, struct lease *l, const char *fs,
-    long long poll_ms)
+    long long poll_ms, long long fence_ms)
 {
 	int a = 0, b = 0;
 
@@ -270,6 +270,7 @@ lease_create(struct spool *sp, struct lease *l, const char *fs,
 	l->dirfd = l->lockfd = l->recfd = l->runfd = -1;
 	l->fs = fs;
 	l->poll_ms = poll_ms;
+	l->fence_ms = fence_ms;
 	l->started_at = now_ms();
 	if (fmt_checked(l->id, sizeof l->id, "%s-%ld", host_name(),
 	    (long)getpid()) == -1)

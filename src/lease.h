@@ -47,11 +47,12 @@ struct lease_info {
 /*
  * Create and lock this process's lease, named HOST-PID. A leftover lease of
  * the same name (a dead process of this host that had our pid) is reclaimed
- * first. fs and poll_ms go into the record (how the worker watches the
- * spool; l->poll_ms may change later: the next record says so). 0 or -1.
+ * first. fs, poll_ms and fence_ms (its lease_timeout) go into the record
+ * (how the worker watches the spool, when it fences itself; l->poll_ms and
+ * l->fence_ms may change later: the next record says so). 0 or -1.
  */
 int lease_create(struct spool *sp, struct lease *l, const char *fs,
-    long long poll_ms);
+    long long poll_ms, long long fence_ms);
 
 /*
  * Rewrite the lease record in place (one pwrite of LEASE_RECORD_SIZE

@@ -396,7 +396,9 @@ retime(struct worker *w)
 		w->next_poll = mono_ms() + t.poll_ms;
 	}
 	if (t.timeout_ms != w->tm.timeout_ms) {
-		w->lease.fence_ms = t.timeout_ms;     /* the record says so */
+		/* retime runs only between jobs: the next record, the job's
+		 * (before its go byte) or the idle one, says it */
+		w->lease.fence_ms = t.timeout_ms;
 		w->lease_busy = 1;
 	}
 	fence_timing(t.check_ms, t.timeout_ms);
@@ -1572,8 +1574,8 @@ setup(struct worker *w)
 		w->fs = "unknown";
 	}
 	config_timing(&w->sp->cfg, w->network, &w->tm);
-	w->lease.fence_ms = w->tm.timeout_ms;
-	if (lease_create(w->sp, &w->lease, w->fs, w->tm.poll_ms) == -1)
+	if (lease_create(w->sp, &w->lease, w->fs, w->tm.poll_ms,
+	    w->tm.timeout_ms) == -1)
 		return -1;
 	fence_self = w->lease.id;
 	if (fence_start(w->sp, &w->lease, w->tm.check_ms, w->tm.timeout_ms,

@@ -178,10 +178,14 @@ runq recover
 rc_is 75 "recover leaves the lease of another host whose job still runs"
 check "f4 is still in the lease" test -e "$lease/f4.json"
 check "and still runs" procs "$MARK f4"
+jq_ok "the lease record says its worker's lease_timeout (2 s)" "$lease/lease" '.lease_timeout_ms == 2000'
 kill -9 -- -"$pg"
 wait_for 10 "f4's group has ended (as its own host's next worker would end it)" group_gone "$pg"
+t0=$(now_ms)
 runq recover
+t1=$(now_ms)
 rc_is 0 "then recover reclaims it"
+check "... once it has been free for that lease_timeout + 1 s ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 2900
 check "f4 is settled as an interrupted attempt" in_state f4 failed
 jq_ok "f4: worker died" "$SPOOL/failed/f4.json" '.last_error == "worker died"'
 
