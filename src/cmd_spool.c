@@ -30,7 +30,7 @@ cmd_init(int argc, char **argv)
 	return 0;
 }
 
-/* lease_reclaim_dead, waiting (RECOVER_WAIT_MS at most) while the only
+/* lease_reclaim_dead, waiting (RECOVER_WAIT_MS at most) while some of the
  * leases left are other hosts' not yet free long enough (EAGAIN). */
 #define RECOVER_WAIT_MS (10 * 60 * 1000)
 static int
@@ -38,11 +38,11 @@ recover_leases(struct spool *sp, int *nleases, int *njobs)
 {
 	struct timespec quarter = { 0, 250 * 1000 * 1000 };
 	int64_t until = mono_ms() + RECOVER_WAIT_MS;
-	int r;
+	int r, said = 0;
 
 	while ((r = lease_reclaim_dead(sp, NULL, nleases, njobs)) == -1 &&
 	    errno == EAGAIN && mono_ms() < until) {
-		if (until - mono_ms() > RECOVER_WAIT_MS - 250)
+		if (!said++)
 			warnx("waiting until the dead leases of other hosts have "
 			    "been free for their lease_timeout + 1 s");
 		nanosleep(&quarter, NULL);

@@ -707,7 +707,7 @@ lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
 	if (ra.failed)
 		return -1;
 	if (ra.busy || ra.waiting) {
-		errno = ra.busy ? EBUSY : EAGAIN;
+		errno = ra.waiting ? EAGAIN : EBUSY;
 		return -1;
 	}
 	return 0;

@@ -96,7 +96,7 @@ int lease_list(struct spool *sp, struct lease_info **out);
  * lease could not be fully reclaimed (the rest are still done); errno is
  * EBUSY when the only leases left are dead ones of another host whose job
  * still runs there (its processes hold the run lock): they can be
- * reclaimed once it ends; EAGAIN when the only ones left are leases of
+ * reclaimed once it ends; EAGAIN when some of those left are leases of
  * another host that this process has not yet seen free for their worker's
  * lease_timeout (fence_ms) + 1 s: a worker cut off from the filesystem
  * whose locks were freed early (its client died) may still run its job

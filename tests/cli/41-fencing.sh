@@ -174,8 +174,15 @@ check "the job holds the lease's run lock (fd 63)" bash -c \
 kill -9 "$w"
 wait_for 30 "f4's worker is gone" dead_pid "$w"
 jq -c '.host = "otherhost"' "$lease/lease" >"$TEST_DIR/rec" && cat "$TEST_DIR/rec" >"$lease/lease"
+# beside it, another host's dead lease that must first stay free 2 s
+g=$SPOOL/processing/otherhost-grace
+mkdir -m 0700 "$g"
+: >"$g/lock"
+printf '{"worker":"otherhost-grace","host":"otherhost","pid":1,"lease_timeout_ms":1000,"job":null}\n' >"$g/lease"
+chmod 0600 "$g"/*
 runq recover
 rc_is 75 "recover leaves the lease of another host whose job still runs"
+check "... but waits for the other one and reclaims it" test ! -e "$g"
 check "f4 is still in the lease" test -e "$lease/f4.json"
 check "and still runs" procs "$MARK f4"
 jq_ok "the lease record says its worker's lease_timeout (2 s)" "$lease/lease" '.lease_timeout_ms == 2000'
