@@ -337,10 +337,21 @@ cancel_scan_one(int dirfd, const char *name, void *arg)
 }
 
 /*
- * Consider every job file of pending/ or failed/ (st), in inode order, a
- * large directory on a local disk with a prefetch thread ahead (prefetch.h;
- * spool-layout/README.md, "How workers find work").
+ * Consider every job file of pending/ or failed/ (st). On a local disk in
+ * inode order, a large directory with a prefetch thread ahead (prefetch.h;
+ * spool-layout/README.md, "How workers find work"); on a network or FUSE
+ * filesystem in directory order, as it is listed.
  */
+static int
+rescan_one(int dirfd, const char *name, void *arg)
+{
+	struct worker *w = arg;
+
+	consider(w, dirfd == w->sp->dir[ST_PENDING] ? ST_PENDING : ST_FAILED,
+	    name, 0);
+	return 0;
+}
+
 static void
 rescan_dir(struct worker *w, int st)
 {
@@ -348,10 +359,16 @@ rescan_dir(struct worker *w, int st)
 	struct prefetch pf = { 0 };
 	int dirfd = w->sp->dir[st];
 
+	/* no prefetch there, and a rescan every poll_interval: no list */
+	if (w->network) {
+		if (spool_each(dirfd, ".json", rescan_one, w) == -1)
+			wlog(w, "cannot read %s/: %s", state_name(st),
+			    strerror(errno));
+		return;
+	}
 	if (spool_names_by_inode(dirfd, ".json", &l) == -1)
 		wlog(w, "cannot read %s/: %s", state_name(st), strerror(errno));
-	if (l.n >= PREFETCH_MIN && !w->network &&
-	    prefetch_start(&pf, dirfd, &l) == -1)
+	if (l.n >= PREFETCH_MIN && prefetch_start(&pf, dirfd, &l) == -1)
 		wlog(w, "%s/: no prefetch thread: %s", state_name(st),
 		    strerror(errno));
 	for (size_t i = 0; i < l.n; i++)
