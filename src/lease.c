@@ -396,7 +396,9 @@ lock_held(int wfd, const char *name)
  * Does a job of this dead lease, recorded on another host, still run
  * there? Its processes hold <lease>/run (LEASE_RUN_FD), which they inherited
  * from their worker: while it is locked, the job must not be run again here
- * (the host's own next worker kills them; this host cannot).
+ * (the host's own next worker kills them; this host cannot). Only while the
+ * record names a job (it does from before the job's first instruction until
+ * it is settled): a process an ended job left behind holds the lock too.
  */
 static int
 runs_elsewhere(const cJSON *rec, int wfd)
@@ -404,7 +406,7 @@ runs_elsewhere(const cJSON *rec, int wfd)
 	const char *host = rec_str(rec, "host");
 
 	return host != NULL && strcmp(host, host_name()) != 0 &&
-	    lock_held(wfd, "run");
+	    rec_str(rec, "job") != NULL && lock_held(wfd, "run");
 }
 
 /*

@@ -196,6 +196,25 @@ check "... once it has been free for that lease_timeout + 1 s ($((t1 - t0)) ms)"
 check "f4 is settled as an interrupted attempt" in_state f4 failed
 jq_ok "f4: worker died" "$SPOOL/failed/f4.json" '.last_error == "worker died"'
 
+# A process that an ended job left behind holds the run lock too: once the
+# record is idle (no job named) it does not keep the lease from another host.
+fg_worker
+w=$FG_PID
+lease=$(lease_of "$w")
+# (it says it is up once out of the job's process group, which the worker
+# kills when the job ends)
+runq enqueue --id bg1 "setsid bash -c ': >$TEST_DIR/bg-up; exec -a sleep-bg-$MARK sleep 300' >/dev/null 2>&1 & until [ -e $TEST_DIR/bg-up ]; do sleep 0.01; done"
+wait_for 30 "bg1 is done, its background process left running" \
+	eval "in_state bg1 done && procs sleep-bg-$MARK"
+wait_for 30 "the lease record is idle" jq -e '.job == null' "$lease/lease"
+kill -9 "$w"
+wait_for 30 "bg1's worker is gone" dead_pid "$w"
+jq -c '.host = "otherhost" | del(.lease_timeout_ms)' "$lease/lease" >"$TEST_DIR/rec" && cat "$TEST_DIR/rec" >"$lease/lease"
+runq recover
+rc_is 0 "recover reclaims another host's idle dead lease though a leftover process holds its run lock"
+check "the lease is gone" test ! -e "$lease"
+pkill -f "sleep-bg-$MARK"
+
 # A worker that left such a lease tries it again every second: the job runs
 # again soon after it ends there, not at the worker's next housekeeping
 # (60 s).
