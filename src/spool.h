@@ -30,6 +30,7 @@ struct spool {
 	struct timespec cfg_mtime;
 	ino_t cfg_ino;
 	int nosync;               /* 1: skip fsync whatever cfg.sync says */
+	int noexchange;           /* 1: renameat2 RENAME_EXCHANGE refused */
 	char cfg_error[256];      /* why SPOOL/config was not loaded, or "" */
 	int journal;              /* SPOOL/journal/, -1 until used (journal.c) */
 	int jfd;                  /* this process's open journal segment, or -1 */

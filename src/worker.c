@@ -113,6 +113,7 @@ struct attempt {
 	int64_t start_ms;      /* wall clock */
 	int64_t start_mono;    /* for the duration */
 	int64_t deadline;      /* monotonic ms of the timeout; 0: none */
+	int64_t mark_at;       /* monotonic ms of mark_started(); 0: done */
 	int64_t kill_at;       /* monotonic ms of the SIGKILL; 0: none */
 	double timeout_s;
 	int timed_out;
@@ -654,6 +655,9 @@ pump(struct worker *w, struct attempt *a, int i)
  */
 #define SPAWN_STACK (256 * 1024)
 
+/* ms from the go byte to mark_started() at the latest */
+#define MARK_DELAY_MS 10
+
 struct spawn_ctx {
 	int go, out, err;       /* the worker's ends: go pipe read, logs write */
 	int run;                /* the lease's run lock, kept as LEASE_RUN_FD */
@@ -1189,13 +1193,27 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	a->deadline = t > 0 ? mono_ms() + (int64_t)(t * 1000) : 0;
 	if (spawn(w, a) == -1)
 		return -1;
-	/* With sync = 0 the lease record counts the attempt until the job
-	 * file says so, which it need not before the job starts. */
-	if (!spool_sync(w->sp) && spool_job_write(w->sp, w->lease.dirfd,
-	    j) == -1)
+	if (!spool_sync(w->sp))
+		a->mark_at = mono_ms() + MARK_DELAY_MS;
+	return 0;
+}
+
+/*
+ * With sync = 0 the job file says that the attempt started (attempts + 1,
+ * processing, worker, started_at) MARK_DELAY_MS after the go byte, or when
+ * the attempt ends if sooner: the lease record counts the attempt until
+ * then, and the rewrite (a file created, one deleted) would otherwise share
+ * the CPU with the job's own start.
+ */
+static void
+mark_started(struct worker *w, struct attempt *a)
+{
+	if (a->mark_at == 0)
+		return;
+	a->mark_at = 0;
+	if (spool_job_write(w->sp, w->lease.dirfd, &a->job) == -1)
 		wlog(w, "%s: cannot mark the attempt started: %s (the lease "
 		    "record counts it)", a->id, strerror(errno));
-	return 0;
 }
 
 /*
@@ -1384,6 +1402,7 @@ finish(struct worker *w)
 	int status = 0, success;
 
 	kill(-a->pid, SIGKILL);
+	mark_started(w, a);
 	for (int i = 0; i < 2; i++)
 		while (pump(w, a, i) == 1)
 			;
@@ -1484,6 +1503,8 @@ on_timers(struct worker *w)
 		kill(-a->pid, SIGKILL);
 		a->kill_at = 0;
 	}
+	if (a->mark_at != 0 && now >= a->mark_at)
+		mark_started(w, a);
 }
 
 /* Milliseconds poll may sleep. */
@@ -1507,6 +1528,8 @@ sleep_ms(struct worker *w)
 			until = w->run->deadline;
 		if (w->run->kill_at != 0 && w->run->kill_at < until)
 			until = w->run->kill_at;
+		if (w->run->mark_at != 0 && w->run->mark_at < until)
+			until = w->run->mark_at;
 	} else if (w->held != NULL) {
 		if (w->held->retry_at < until)
 			until = w->held->retry_at;
