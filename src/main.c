@@ -86,12 +86,16 @@ usage(FILE *f)
 	    "see queuectl(1).\n");
 }
 
-/* Make sure fds 0-2 are open, so no file we open takes their place. */
+/* Make sure fds 0-2 are open, so no file we open takes their place (an
+ * fcntl each, /dev/null opened only when one is closed). */
 static void
 sane_stdio(void)
 {
 	int fd;
 
+	if (fcntl(0, F_GETFD) != -1 && fcntl(1, F_GETFD) != -1 &&
+	    fcntl(2, F_GETFD) != -1)
+		return;
 	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= 2)
 		;
 	if (fd > 2)

@@ -57,6 +57,13 @@
 #ifndef UNDER_VALGRIND
 #define UNDER_VALGRIND() 0
 #endif
+/* A child that ends by _exit leaves AddressSanitizer's marks of its stack
+ * frames on the stack it ran on: they are cleared before it is reused. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
 
 #include "control.h"
 #include "crash.h"
@@ -670,6 +677,13 @@ struct spawn_ctx {
 	char stack[];           /* SPAWN_STACK bytes */
 };
 
+/* The block of the last child reaped, kept for the next one: the stack is
+ * then mapped and its pages already there (a worker runs one job at a
+ * time, so one is enough). */
+static struct spawn_ctx *spawn_spare;
+
+/* Free what c points to, and c unless it becomes the spare; only once the
+ * child that used it is reaped (or was never made). */
 static void
 spawn_ctx_free(struct spawn_ctx *c)
 {
@@ -682,7 +696,10 @@ spawn_ctx_free(struct spawn_ctx *c)
 	for (size_t i = 0; c->jobvars != NULL && c->jobvars[i] != NULL; i++)
 		free(c->jobvars[i]);
 	free(c->jobvars);
-	free(c);
+	if (spawn_spare == NULL)
+		spawn_spare = c;
+	else
+		free(c);
 }
 
 /* Does var ("NAME=value") assign name (n bytes)? */
@@ -765,9 +782,12 @@ spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 static struct spawn_ctx *
 spawn_prepare(struct worker *w, struct attempt *a, int go, int out, int err)
 {
-	struct spawn_ctx *c = malloc(sizeof *c + SPAWN_STACK);
+	struct spawn_ctx *c = spawn_spare;
 
-	if (c == NULL)
+	spawn_spare = NULL;
+	if (c != NULL)
+		ASAN_UNPOISON_MEMORY_REGION(c->stack, SPAWN_STACK);
+	else if ((c = malloc(sizeof *c + SPAWN_STACK)) == NULL)
 		return NULL;
 	memset(c, 0, sizeof *c);      /* not the stack: 256 KiB to clear */
 	c->go = go;

@@ -248,4 +248,12 @@ like "$(jq -r .spool <<<"$out" 2>/dev/null)" '^/' "status --json: spool is an ab
 runq -d relspool worker stop
 wait_until 10 dead_pid "$relw"
 
+# With descriptors 0-2 closed, /dev/null takes their place, so that neither
+# the spool's directories nor the job file do (the id printed to a
+# directory would fail: exit 74).
+"$QUEUECTL" -d relspool enqueue --id closedfds true 0<&- 1>&- 2>&-
+rc=$? out= err=
+rc_is 0 "enqueue with descriptors 0-2 closed"
+jq_ok "... queues a valid job" "$TEST_DIR/work/relspool/pending/closedfds.json" '.command == "true"'
+
 done_testing
