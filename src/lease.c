@@ -56,6 +56,20 @@ proc_stat(pid_t pid, char *state, pid_t *pgrp, unsigned long long *start)
 }
 
 unsigned long long
+start_time_within(int64_t before, int64_t after, long hz)
+{
+	int64_t tick;
+
+	if (hz <= 0 || 1000000000 % hz != 0 || before <= 0 || after < before)
+		return 0;
+	tick = 1000000000 / hz;
+	if (before / tick != after / tick || before % tick < START_MARGIN_NS ||
+	    tick - after % tick < START_MARGIN_NS)
+		return 0;
+	return (unsigned long long)(before / tick);
+}
+
+unsigned long long
 proc_start_time(pid_t pid)
 {
 	unsigned long long start = 0;
@@ -146,7 +160,7 @@ record_write(struct lease *l, const char *text)
 
 int
 lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
-    int64_t job_started_at)
+    unsigned long long pgid_start, int64_t job_started_at)
 {
 	static pid_t self;
 	static unsigned long long self_start;
@@ -176,8 +190,7 @@ lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
 		cJSON_AddStringToObject(o, "job", job);
 		cJSON_AddNumberToObject(o, "attempt", (double)attempt);
 		cJSON_AddNumberToObject(o, "pgid", (double)pgid);
-		cJSON_AddNumberToObject(o, "pgid_start",
-		    (double)proc_start_time(pgid));
+		cJSON_AddNumberToObject(o, "pgid_start", (double)pgid_start);
 		cJSON_AddStringToObject(o, "job_started_at",
 		    time_format(job_started_at, when));
 	} else
@@ -231,7 +244,7 @@ lease_build(struct spool *sp, struct lease *l)
 	    flock(l->runfd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	l->dirfd = fd;
-	if (lease_record(l, NULL, 0, 0, 0) == -1)
+	if (lease_record(l, NULL, 0, 0, 0, 0) == -1)
 		goto fail;
 	CRASH_POINT("lease.before_rename");
 	if (lease_publish(sp, tmpname, l->id) == -1)

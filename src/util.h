@@ -17,6 +17,9 @@ int64_t now_ms(void);
 /* Milliseconds of CLOCK_MONOTONIC, for measuring intervals. */
 int64_t mono_ms(void);
 
+/* CLOCK_BOOTTIME in nanoseconds: the clock of a process's start time. */
+int64_t boot_ns(void);
+
 /* The modification time of st in milliseconds since the epoch. */
 struct stat;
 int64_t stat_mtime_ms(const struct stat *st);

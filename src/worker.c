@@ -121,6 +121,7 @@ struct attempt {
 	int64_t start_mono;    /* for the duration */
 	int64_t deadline;      /* monotonic ms of the timeout; 0: none */
 	int64_t mark_at;       /* monotonic ms of mark_started(); 0: done */
+	unsigned long long pgid_start;  /* as recorded: start_time_within() */
 	int64_t kill_at;       /* monotonic ms of the SIGKILL; 0: none */
 	double timeout_s;
 	int timed_out;
@@ -909,15 +910,22 @@ static int
 spawn(struct worker *w, struct attempt *a)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, go[2] = { -1, -1 };
+	static long hz;
+	int64_t before;
 	int saved;
 	pid_t pid;
 
+	if (hz == 0)
+		hz = sysconf(_SC_CLK_TCK);
 	if (pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1 ||
 	    (a->spawn = spawn_prepare(w, a, go[0], out[1], err[1])) == NULL)
 		goto fail;
+	before = boot_ns();
 	if ((pid = spawn_child(a->spawn)) == -1)
 		goto fail;
+	if ((a->pgid_start = start_time_within(before, boot_ns(), hz)) == 0)
+		a->pgid_start = proc_start_time(pid);
 	close(out[1]);
 	close(err[1]);
 	close(go[0]);
@@ -931,7 +939,7 @@ spawn(struct worker *w, struct attempt *a)
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	/* the logs while the child sets itself up (another CPU, if free) */
 	if (open_logs(w, a) == -1 || lease_record(&w->lease, a->job.id,
-	    a->job.attempts, pid, a->start_ms) == -1) {
+	    a->job.attempts, pid, a->pgid_start, a->start_ms) == -1) {
 		saved = errno;
 		close(go[1]);        /* the child sees EOF and exits 127 */
 		fence_job(0);
@@ -1213,27 +1221,40 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	a->deadline = t > 0 ? mono_ms() + (int64_t)(t * 1000) : 0;
 	if (spawn(w, a) == -1)
 		return -1;
-	if (!spool_sync(w->sp))
-		a->mark_at = mono_ms() + MARK_DELAY_MS;
+	a->mark_at = mono_ms() + MARK_DELAY_MS;
 	return 0;
 }
 
 /*
- * With sync = 0 the job file says that the attempt started (attempts + 1,
- * processing, worker, started_at) MARK_DELAY_MS after the go byte, or when
- * the attempt ends if sooner: the lease record counts the attempt until
- * then, and the rewrite (a file created, one deleted) would otherwise share
- * the CPU with the job's own start.
+ * What need not come before the job's first instruction, done
+ * MARK_DELAY_MS after the go byte, or when the attempt ends if sooner (on
+ * a busy CPU the job's child and its worker share a core): with sync = 0,
+ * the job file says that the attempt started (attempts + 1, processing,
+ * worker, started_at), which the lease record says until then; and the
+ * recorded start time of the job's leader, computed at the clone, is
+ * checked against /proc (and the record mended if they differ).
  */
 static void
 mark_started(struct worker *w, struct attempt *a)
 {
+	unsigned long long start;
+
 	if (a->mark_at == 0)
 		return;
 	a->mark_at = 0;
-	if (spool_job_write(w->sp, w->lease.dirfd, &a->job) == -1)
+	if (!spool_sync(w->sp) && spool_job_write(w->sp, w->lease.dirfd,
+	    &a->job) == -1)
 		wlog(w, "%s: cannot mark the attempt started: %s (the lease "
 		    "record counts it)", a->id, strerror(errno));
+	if (a->exited || (start = proc_start_time(a->pid)) == 0 ||
+	    start == a->pgid_start)
+		return;
+	wlog(w, "%s: start time %llu computed at the clone, %llu in /proc: "
+	    "lease record mended", a->id, a->pgid_start, start);
+	a->pgid_start = start;
+	if (lease_record(&w->lease, a->job.id, a->job.attempts, a->pid, start,
+	    a->start_ms) == -1)
+		wlog(w, "cannot update the lease record: %s", strerror(errno));
 }
 
 /*
@@ -1692,7 +1713,7 @@ turn(struct worker *w)
 	    !w->paused)
 		claim_next(w);
 	if (w->run == NULL && w->lease_busy) {
-		if (lease_record(&w->lease, NULL, 0, 0, 0) == -1)
+		if (lease_record(&w->lease, NULL, 0, 0, 0, 0) == -1)
 			wlog(w, "cannot update the lease record: %s",
 			    strerror(errno));
 		w->lease_busy = 0;

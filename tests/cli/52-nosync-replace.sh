@@ -3,7 +3,8 @@
 # (renameat2 RENAME_EXCHANGE, then the old version, now in tmp/, unlinked),
 # not by a rename over it, which ext4 flushes; and the worker marks the
 # attempt started in the job file shortly after the job starts
-# (spool-layout/README.md, "Replacing a file" and "claim").
+# (spool-layout/README.md, "Replacing a file" and "claim"); the lease
+# record's start time of the job's leader, computed at the clone, is right.
 . "$(dirname "$0")/../lib.sh"
 
 q init >/dev/null
@@ -18,6 +19,14 @@ marked() {
 }
 wait_for 30 "its file in the lease says attempts 1, processing" marked \
 	'.attempts == 1 and .state == "processing" and .started_at != null and .worker != null'
+# The record's start time of the job's leader, computed at the clone from
+# CLOCK_BOOTTIME (or read from /proc near a tick's edge), is /proc's.
+rec=$(find "$SPOOL/processing" -name lease | head -1)
+pg=$(jq -r .pgid "$rec" 2>/dev/null)
+check "the lease record names the job's process group" test "${pg:-0}" -gt 1
+is "$(jq -r .pgid_start "$rec" 2>/dev/null)" \
+	"$(sed 's/.*) //' "/proc/$pg/stat" 2>/dev/null | cut -d' ' -f20)" \
+	"... and its leader's start time as /proc/PID/stat gives it"
 touch "$TEST_DIR/go"
 wait_for 30 "then it is done" exists "$SPOOL/done/long.json"
 jq_ok "counted once" "$SPOOL/done/long.json" '.attempts == 1 and .state == "done"'
@@ -30,6 +39,8 @@ wait_for 30 "five quick jobs are done" count_is done 6
 check "each counted once" jq -e -s 'all(.[]; .attempts == 1)' \
 	"$SPOOL"/done/quick?.json
 wait_for 10 "tmp/ holds no old version of a replaced file" dirs_empty "$SPOOL/tmp"
+check_not "no start time computed at a clone differed from /proc's" \
+	grep -q "lease record mended" "$SPOOL/worker.log"
 
 # --- a directory where a file is to be replaced stays as it was ---------------------
 # The reason of a quarantined job goes to dead/<id>.reason by a replace: an
