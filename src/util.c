@@ -266,6 +266,15 @@ char *
 file_read_at(int dirfd, const char *name, size_t max, size_t *len)
 {
 	struct stat st;
+
+	return file_read_st_at(dirfd, name, max, len, &st);
+}
+
+char *
+file_read_st_at(int dirfd, const char *name, size_t max, size_t *len,
+    struct stat *stp)
+{
+	struct stat st;
 	char *buf = NULL;
 	size_t have = 0;
 	ssize_t n;
@@ -299,6 +308,7 @@ file_read_at(int dirfd, const char *name, size_t max, size_t *len)
 	}
 	buf[have] = '\0';
 	*len = have;
+	*stp = st;
 	close(fd);
 	return buf;
 fail:

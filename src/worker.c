@@ -131,6 +131,21 @@ struct attempt {
 	struct spawn_ctx *spawn;   /* the child's, until it is reaped */
 };
 
+/*
+ * The text of the job file that read_keys() read last, and what fstat said
+ * of it then: when take() claims that file and it is still the same (inode,
+ * size, mtime), it is not read a second time. A file changed in place
+ * between the two reads, keeping its size and mtime, would go unseen: the
+ * same race as a change made just after the second read.
+ */
+struct kept {
+	int dir;
+	char name[NAME_MAX + 1];
+	struct stat st;
+	char *text;             /* NULL: none */
+	size_t len;
+};
+
 struct worker {
 	struct spool *sp;
 	struct lease lease;
@@ -154,6 +169,7 @@ struct worker {
 	struct notify notify;                /* the service manager, if any */
 	int64_t next_watchdog;               /* monotonic ms; 0: no watchdog */
 	const char *dup_name;                /* for duplicate_of */
+	struct kept kept;                    /* the file read_keys read last */
 	struct purge retain;                 /* keep_done/keep_dead pass */
 	int retaining;                       /* a pass is under way */
 	const char *fs;                      /* the spool's filesystem */
@@ -179,6 +195,71 @@ wlog(struct worker *w, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* Forget the kept text. */
+static void
+kept_drop(struct kept *k)
+{
+	free(k->text);
+	k->text = NULL;
+}
+
+/* spool_job_read of dir/name (id), keeping its text in w->kept. */
+static int
+read_job(struct worker *w, int dir, const char *name, const char *id,
+    struct job *job, char *err, size_t errsz)
+{
+	struct kept *k = &w->kept;
+	struct stat st;
+	size_t len;
+	char *text;
+
+	kept_drop(k);
+	if ((text = file_read_st_at(w->sp->dir[dir], name, JOB_MAX_BYTES, &len,
+	    &st)) == NULL) {
+		if (errno == ESTALE)
+			errno = ENOENT;       /* renamed away meanwhile */
+		return -1;
+	}
+	if (job_parse(job, text, len, id, err, errsz) == -1) {
+		free(text);
+		errno = EINVAL;
+		return -1;
+	}
+	if (len != (size_t)st.st_size) {
+		free(text);
+		return 0;
+	}
+	k->dir = dir;
+	strlcpy(k->name, name, sizeof k->name);
+	k->st = st;
+	k->text = text;
+	k->len = len;
+	return 0;
+}
+
+/* The kept text, if it is of the file now at lease/name, claimed from dir
+ * (the caller frees it); else NULL. Drops it either way. */
+static char *
+kept_take(struct worker *w, int dir, const char *name, size_t *len)
+{
+	struct kept *k = &w->kept;
+	struct stat st;
+	char *text = k->text;
+
+	k->text = NULL;
+	if (text == NULL || k->dir != dir || strcmp(k->name, name) != 0 ||
+	    fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_ino != k->st.st_ino ||
+	    st.st_dev != k->st.st_dev || st.st_size != k->st.st_size ||
+	    st.st_mtim.tv_sec != k->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != k->st.st_mtim.tv_nsec) {
+		free(text);
+		return NULL;
+	}
+	*len = k->len;
+	return text;
+}
+
 /* The index keys of dir/name, read from the file, which is left parsed in
  * job (job->obj NULL if it is not; free it with job_free). Returns -1 if
  * the file is gone; a file that does not parse gets default keys (it is
@@ -200,7 +281,7 @@ read_keys(struct worker *w, int dir, const char *name, long *prio,
 	*order = stat_mtime_ms(&st);
 	if (!S_ISREG(st.st_mode) || id_from_name(name, id) == -1)
 		return 0;
-	if (spool_job_read(w->sp->dir[dir], id, &job, err, sizeof err) == -1)
+	if (read_job(w, dir, name, id, &job, err, sizeof err) == -1)
 		return errno == ENOENT ? -1 : 0;
 	*prio = job.priority;
 	*due = job.run_at > job.next_run_at ? job.run_at : job.next_run_at;
@@ -1152,7 +1233,9 @@ take(struct worker *w, int from, const char *name, const char *id)
 	a->from = from;
 	strlcpy(a->name, name, sizeof a->name);
 	strlcpy(a->id, id, sizeof a->id);
-	a->orig = file_read_at(w->lease.dirfd, name, JOB_MAX_BYTES, &a->origlen);
+	if ((a->orig = kept_take(w, from, name, &a->origlen)) == NULL)
+		a->orig = file_read_at(w->lease.dirfd, name, JOB_MAX_BYTES,
+		    &a->origlen);
 	if (a->orig == NULL) {
 		if (errno != EFBIG && errno != EINVAL && errno != ELOOP) {
 			/* Not the file's fault (EACCES, EIO, EMFILE...): put it
@@ -1692,6 +1775,7 @@ teardown(struct worker *w)
 	if (w->retaining)
 		purge_end(&w->retain);
 	index_free(&w->ix);
+	kept_drop(&w->kept);
 	free(w->cancels);
 	notify_close(&w->notify);
 	if (w->ifd != -1)
