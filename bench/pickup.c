@@ -4,8 +4,10 @@
  * pickup [-n SAMPLES] [-s SETTLE_MS] [-t TIMEOUT_MS] -d STAMPDIR -o PREFIX
  *        LABEL COMMAND... [::: LABEL COMMAND...]...
  *
- * For each of SAMPLES rounds, and in each round for each variant in turn
- * (A B C A B C ...): record CLOCK_REALTIME, fork+exec COMMAND with every
+ * For each of SAMPLES rounds, and in each round for each variant once, in
+ * an order shuffled afresh every round (so that no variant always follows
+ * the same one, whose disk writes or exiting processes it would then
+ * always share the machine with): record CLOCK_REALTIME, fork+exec COMMAND with every
  * "{}" in its words replaced by a fresh stamp file STAMPDIR/LABEL.K.ns (stdout
  * to /dev/null), wait with inotify on STAMPDIR until that file is closed
  * after writing (or TIMEOUT_MS, default 10000, passes), read the
@@ -173,10 +175,21 @@ main(int argc, char **argv)
 		return 74;
 	}
 	srand((unsigned)getpid());
+	int *order = calloc((size_t)nv, sizeof *order);
 
+	if (order == NULL)
+		return 71;
+	for (int j = 0; j < nv; j++)
+		order[j] = j;
 	for (int k = 0; k < nsamples; k++) {
+		for (int j = nv - 1; j > 0; j--) {      /* Fisher-Yates */
+			int r = rand() % (j + 1), t = order[j];
+
+			order[j] = order[r];
+			order[r] = t;
+		}
 		for (int j = 0; j < nv; j++) {
-			struct variant *x = &v[j];
+			struct variant *x = &v[order[j]];
 			char name[256], path[PATH_MAX], *args[x->argc + 1];
 
 			snprintf(name, sizeof name, "%s.%d.ns", x->label, k);
