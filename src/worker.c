@@ -1308,14 +1308,24 @@ begin(struct worker *w, struct attempt *a, const char *name)
 	return 0;
 }
 
+/* With sync = 0: the job file says that the attempt started (attempts + 1,
+ * processing, worker, started_at), which the lease record says until then. */
+static void
+mark_file(struct worker *w, struct attempt *a)
+{
+	if (!spool_sync(w->sp) && spool_job_write(w->sp, w->lease.dirfd,
+	    &a->job) == -1)
+		wlog(w, "%s: cannot mark the attempt started: %s (the lease "
+		    "record counts it)", a->id, strerror(errno));
+}
+
 /*
  * What need not come before the job's first instruction, done
- * MARK_DELAY_MS after the go byte, or when the attempt ends if sooner (on
- * a busy CPU the job's child and its worker share a core): with sync = 0,
- * the job file says that the attempt started (attempts + 1, processing,
- * worker, started_at), which the lease record says until then; and the
- * recorded start time of the job's leader, computed at the clone, is
- * checked against /proc (and the record mended if they differ).
+ * MARK_DELAY_MS after the go byte (on a busy CPU the job's child and its
+ * worker share a core): mark_file(); and the recorded start time of the
+ * job's leader, computed at the clone, is checked against /proc (and the
+ * record mended if they differ). An attempt that ends sooner is marked
+ * only if its result cannot be recorded (finish).
  */
 static void
 mark_started(struct worker *w, struct attempt *a)
@@ -1325,10 +1335,7 @@ mark_started(struct worker *w, struct attempt *a)
 	if (a->mark_at == 0)
 		return;
 	a->mark_at = 0;
-	if (!spool_sync(w->sp) && spool_job_write(w->sp, w->lease.dirfd,
-	    &a->job) == -1)
-		wlog(w, "%s: cannot mark the attempt started: %s (the lease "
-		    "record counts it)", a->id, strerror(errno));
+	mark_file(w, a);
 	if (a->exited || (start = proc_start_time(a->pid)) == 0 ||
 	    start == a->pgid_start)
 		return;
@@ -1523,10 +1530,10 @@ finish(struct worker *w)
 {
 	struct attempt *a = w->run;
 	int64_t end;
-	int status = 0, success;
+	int status = 0, success, unmarked = a->mark_at != 0;
 
 	kill(-a->pid, SIGKILL);
-	mark_started(w, a);
+	a->mark_at = 0;         /* the result's rewrite says it all */
 	for (int i = 0; i < 2; i++)
 		while (pump(w, a, i) == 1)
 			;
@@ -1541,13 +1548,17 @@ finish(struct worker *w)
 	} else if (record_outcome(a, status, &success) == -1 ||
 	    job_set_time(&a->job, "finished_at", end) == -1 ||
 	    job_set_long(&a->job, "duration_ms",
-	    (long)(mono_ms() - a->start_mono)) == -1)
+	    (long)(mono_ms() - a->start_mono)) == -1) {
 		wlog(w, "%s: cannot record the result: %s (left in the lease)",
 		    a->job.id, strerror(errno));
-	else {
+		if (unmarked)
+			mark_file(w, a);
+	} else {
 		a->success = success;
 		a->bury = a->cancelled;
 		if (record(w, a) == -1) {
+			if (unmarked)
+				mark_file(w, a);
 			hold(w, a, HOLD_SETTLE);
 			a = NULL;
 		}
