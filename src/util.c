@@ -266,13 +266,17 @@ char *
 file_read_at(int dirfd, const char *name, size_t max, size_t *len)
 {
 	struct stat st;
+	char *buf;
+	int fd;
 
-	return file_read_st_at(dirfd, name, max, len, &st);
+	if ((buf = file_read_keep_at(dirfd, name, max, len, &st, &fd)) != NULL)
+		close(fd);
+	return buf;
 }
 
 char *
-file_read_st_at(int dirfd, const char *name, size_t max, size_t *len,
-    struct stat *stp)
+file_read_keep_at(int dirfd, const char *name, size_t max, size_t *len,
+    struct stat *stp, int *fdp)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -280,6 +284,7 @@ file_read_st_at(int dirfd, const char *name, size_t max, size_t *len,
 	ssize_t n;
 	int fd, saved;
 
+	*fdp = -1;
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1)
 		return NULL;
@@ -309,7 +314,7 @@ file_read_st_at(int dirfd, const char *name, size_t max, size_t *len,
 	buf[have] = '\0';
 	*len = have;
 	*stp = st;
-	close(fd);
+	*fdp = fd;
 	return buf;
 fail:
 	saved = errno;

@@ -84,9 +84,10 @@ char *duration_format(int64_t ms, char buf[DURATION_BUFSZ]);
  */
 char *file_read_at(int dirfd, const char *name, size_t max, size_t *len);
 
-/* file_read_at, and what fstat(2) said of the file read in *st. */
-char *file_read_st_at(int dirfd, const char *name, size_t max, size_t *len,
-    struct stat *st);
+/* file_read_at, and what fstat(2) said of the file read in *st; the
+ * descriptor read is left open in *fdp (-1 on failure). */
+char *file_read_keep_at(int dirfd, const char *name, size_t max, size_t *len,
+    struct stat *st, int *fdp);
 
 /* Write all of buf to fd, retrying short writes and EINTR. 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);

@@ -121,6 +121,8 @@ struct attempt {
 	int64_t start_mono;    /* for the duration */
 	int64_t deadline;      /* monotonic ms of the timeout; 0: none */
 	int64_t mark_at;       /* monotonic ms of mark_started(); 0: done */
+	int unmarked;          /* held, its file not counting the attempt:
+	                        * the lease record keeps naming it */
 	unsigned long long pgid_start;  /* as recorded: start_time_within() */
 	int64_t kill_at;       /* monotonic ms of the SIGKILL; 0: none */
 	double timeout_s;
@@ -132,11 +134,13 @@ struct attempt {
 };
 
 /*
- * The text of the job file that read_keys() read last, and what fstat said
- * of it then: when take() claims that file and it is still the same (inode,
- * size, mtime), it is not read a second time. A file changed in place
- * between the two reads, keeping its size and mtime, would go unseen: the
- * same race as a change made just after the second read.
+ * The text of the job file that read_keys() read last, what fstat said of
+ * it then, and the descriptor it was read from, kept open so that its inode
+ * number cannot be given to another file: when take() claims that file and
+ * it is still the same (inode, size, mtime), it is not read a second time.
+ * A file changed in place between the two reads, keeping its size and
+ * mtime, would go unseen: the same race as a change made just after the
+ * second read.
  */
 struct kept {
 	int dir;
@@ -144,6 +148,7 @@ struct kept {
 	struct stat st;
 	char *text;             /* NULL: none */
 	size_t len;
+	int fd;                 /* -1 with text NULL */
 };
 
 struct worker {
@@ -201,6 +206,9 @@ kept_drop(struct kept *k)
 {
 	free(k->text);
 	k->text = NULL;
+	if (k->fd != -1)
+		close(k->fd);
+	k->fd = -1;
 }
 
 /* spool_job_read of dir/name (id), keeping its text in w->kept. */
@@ -212,23 +220,27 @@ read_job(struct worker *w, int dir, const char *name, const char *id,
 	struct stat st;
 	size_t len;
 	char *text;
+	int fd;
 
 	kept_drop(k);
-	if ((text = file_read_st_at(w->sp->dir[dir], name, JOB_MAX_BYTES, &len,
-	    &st)) == NULL) {
+	if ((text = file_read_keep_at(w->sp->dir[dir], name, JOB_MAX_BYTES,
+	    &len, &st, &fd)) == NULL) {
 		if (errno == ESTALE)
 			errno = ENOENT;       /* renamed away meanwhile */
 		return -1;
 	}
 	if (job_parse(job, text, len, id, err, errsz) == -1) {
 		free(text);
+		close(fd);
 		errno = EINVAL;
 		return -1;
 	}
 	if (len != (size_t)st.st_size) {
 		free(text);
+		close(fd);
 		return 0;
 	}
+	k->fd = fd;
 	k->dir = dir;
 	strlcpy(k->name, name, sizeof k->name);
 	k->st = st;
@@ -247,6 +259,7 @@ kept_take(struct worker *w, int dir, const char *name, size_t *len)
 	char *text = k->text;
 
 	k->text = NULL;
+	kept_drop(k);           /* the descriptor; text is ours now */
 	if (text == NULL || k->dir != dir || strcmp(k->name, name) != 0 ||
 	    fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode) || st.st_ino != k->st.st_ino ||
@@ -1309,14 +1322,17 @@ begin(struct worker *w, struct attempt *a, const char *name)
 }
 
 /* With sync = 0: the job file says that the attempt started (attempts + 1,
- * processing, worker, started_at), which the lease record says until then. */
-static void
+ * processing, worker, started_at), which the lease record says until then.
+ * 0, or -1 if it could not be written. */
+static int
 mark_file(struct worker *w, struct attempt *a)
 {
-	if (!spool_sync(w->sp) && spool_job_write(w->sp, w->lease.dirfd,
-	    &a->job) == -1)
-		wlog(w, "%s: cannot mark the attempt started: %s (the lease "
-		    "record counts it)", a->id, strerror(errno));
+	if (spool_sync(w->sp) || spool_job_write(w->sp, w->lease.dirfd,
+	    &a->job) == 0)
+		return 0;
+	wlog(w, "%s: cannot mark the attempt started: %s (the lease record "
+	    "counts it)", a->id, strerror(errno));
+	return -1;
 }
 
 /*
@@ -1557,8 +1573,7 @@ finish(struct worker *w)
 		a->success = success;
 		a->bury = a->cancelled;
 		if (record(w, a) == -1) {
-			if (unmarked)
-				mark_file(w, a);
+			a->unmarked = unmarked && mark_file(w, a) == -1;
 			hold(w, a, HOLD_SETTLE);
 			a = NULL;
 		}
@@ -1807,7 +1822,8 @@ turn(struct worker *w)
 	if (w->run == NULL && w->held == NULL && w->stopping == STOP_NONE &&
 	    !w->paused)
 		claim_next(w);
-	if (w->run == NULL && w->lease_busy) {
+	if (w->run == NULL && w->lease_busy &&
+	    (w->held == NULL || !w->held->unmarked)) {
 		if (lease_record(&w->lease, NULL, 0, 0, 0, 0) == -1)
 			wlog(w, "cannot update the lease record: %s",
 			    strerror(errno));
@@ -1892,7 +1908,7 @@ worker_main(struct spool *sp, int ready_fd)
 
 	memset(&w, 0, sizeof w);
 	w.sp = sp;
-	w.ifd = w.sfd = -1;
+	w.ifd = w.sfd = w.kept.fd = -1;
 	w.lease.dirfd = w.lease.lockfd = w.lease.recfd = w.lease.runfd = -1;
 	index_init(&w.ix);
 	notify_setup(&w, ready_fd == -1);

@@ -272,6 +272,28 @@ wait "$w"
 is "$?" 0 "the worker exited 0"
 check "processing/ and tmp/ are empty" dirs_empty "$SPOOL/processing" "$SPOOL/tmp"
 
+# 1b. sync = 0: a job that ends before its file is marked started, and whose
+#     result cannot be written (renames out of tmp/ fail): the lease record
+#     keeps naming the attempt while the job is held, so that it still
+#     counts when the worker is killed then.
+new_spool spool-w1b
+q config set sync 0 >/dev/null
+rm -f "$FLAG" "$FLOG"
+faulty_worker rename:EIO QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_FLAG="$FLAG"
+touch "$FLAG"
+runq enqueue --id w1b true
+wait_for 30 "w1b's result cannot be written (EIO)" log_has "w1b: cannot record the result: .*try 2"
+# record_job: the lease record's job field
+record_job() { jq -r .job "$(lease_of "$w")/lease" 2>/dev/null; }
+is "$(record_job)" w1b "... and the lease record still names it"
+kill -9 "$w"
+wait "$w" 2>/dev/null
+rm -f "$FLAG"
+runq recover
+rc_is 0 "recover after the worker is killed"
+wait_for 10 "w1b is in failed/" in_state w1b failed
+jq_ok "... with the attempt counted" "$SPOOL/failed/w1b.json" '.attempts == 1 and .last_error == "worker died"'
+
 # 2. fsync of the result file fails (EIO) 3 times, then works: the result was
 #    not even written, the worker keeps it in memory.
 new_spool spool-w2

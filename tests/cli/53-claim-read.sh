@@ -11,13 +11,14 @@ T=$SPOOL/tmp
 P=$SPOOL/pending
 
 # Indexed by the worker's start-up scan (done before `worker start`
-# returns): the worker keeps its text. The replacement, of the same size,
-# only refreshes the index entry, and the claim (after resume) finds
-# another inode in its lease.
+# returns): the worker keeps its text. The replacement, of the same size
+# and mtime, only refreshes the index entry, and the claim (after resume)
+# finds another inode in its lease.
 printf '{"command":"echo one > %s/x.out"}' "$TEST_DIR" >"$T/x1"
 mv "$T/x1" "$P/x.json"
 start_workers 1
 printf '{"command":"echo two > %s/x.out"}' "$TEST_DIR" >"$T/x2"
+touch -r "$P/x.json" "$T/x2"     # the same mtime: only the inode differs
 mv "$T/x2" "$P/x.json"
 q resume >/dev/null
 wait_for 30 "the replaced job runs" exists "$SPOOL/done/x.json"
