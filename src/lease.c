@@ -577,43 +577,72 @@ drop_leftover(int dirfd, const char *name, void *arg)
  * lock taken by us): such a lease is reclaimed only once it has been free
  * for its worker's lease_timeout + 1 s, by our monotonic clock. A worker
  * that lost its lock early (its filesystem client died: the server frees
- * the locks at once) has by then fenced itself, killing its job.
+ * the locks at once) has by then fenced itself, killing its job. One entry
+ * per lease, none evicted for another: an entry goes when its lease is
+ * reclaimed or found alive, or at the end of a pass (lease_reclaim_dead)
+ * that did not see it.
  */
-#define SEEN_MAX 64
 static struct seen {
 	char name[WORKER_ID_MAX + 1];
 	int64_t first;
-} seen[SEEN_MAX];
+	unsigned pass;          /* the last pass that saw it */
+} *seen;
+static size_t nseen, capseen;
+static unsigned seen_pass;
+
+/* Drop the entries for which drop(entry, name) is true. */
+static void
+seen_drop(int (*drop)(const struct seen *, const char *), const char *name)
+{
+	for (size_t i = 0; i < nseen;)
+		if (drop(&seen[i], name))
+			seen[i] = seen[--nseen];
+		else
+			i++;
+}
+
+static int
+named(const struct seen *e, const char *name)
+{
+	return strcmp(e->name, name) == 0;
+}
+
+static int
+unseen(const struct seen *e, const char *name)
+{
+	(void)name;
+	return e->pass != seen_pass;
+}
 
 static void
 seen_forget(const char *name)
 {
-	for (int i = 0; i < SEEN_MAX; i++)
-		if (strcmp(seen[i].name, name) == 0)
-			seen[i].name[0] = '\0';
+	seen_drop(named, name);
 }
 
-/* When name was first seen free; now if it was not (in a free slot, else
- * in the oldest one's). */
+/* When name was first seen free; now if it was not (or if there is no
+ * memory to remember it: it then waits until there is). */
 static int64_t
 seen_first(const char *name, int64_t now)
 {
-	int slot = -1;
+	struct seen *n;
 
-	for (int i = 0; i < SEEN_MAX; i++) {
-		if (seen[i].name[0] == '\0') {
-			if (slot == -1 || seen[slot].name[0] != '\0')
-				slot = i;
-			continue;
-		}
-		if (strcmp(seen[i].name, name) == 0)
+	for (size_t i = 0; i < nseen; i++)
+		if (strcmp(seen[i].name, name) == 0) {
+			seen[i].pass = seen_pass;
 			return seen[i].first;
-		if (slot == -1 || (seen[slot].name[0] != '\0' &&
-		    seen[i].first < seen[slot].first))
-			slot = i;
+		}
+	if (nseen == capseen) {
+		size_t cap = capseen ? 2 * capseen : 16;
+
+		if ((n = reallocarray(seen, cap, sizeof *seen)) == NULL)
+			return now;
+		seen = n;
+		capseen = cap;
 	}
-	strlcpy(seen[slot].name, name, sizeof seen[slot].name);
-	seen[slot].first = now;
+	strlcpy(seen[nseen].name, name, sizeof seen[nseen].name);
+	seen[nseen].first = now;
+	seen[nseen++].pass = seen_pass;
 	return now;
 }
 
@@ -717,8 +746,10 @@ lease_reclaim_dead(struct spool *sp, const char *self, int *nleases,
 {
 	struct reclaim_all ra = { sp, self, nleases, njobs, 0, 0, 0 };
 
+	seen_pass++;
 	if (spool_each(sp->dir[ST_PROCESSING], NULL, reclaim_each, &ra) == -1)
 		return -1;
+	seen_drop(unseen, NULL);
 	if (ra.failed)
 		return -1;
 	if (ra.busy || ra.waiting) {

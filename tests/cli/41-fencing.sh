@@ -165,6 +165,21 @@ check "... after it has been free for 3 s ($((t1 - t0)) ms)" test $((t1 - t0)) -
 like "$err" "waiting until the dead leases of other hosts" "... saying that it waits"
 check "o2 is settled as an interrupted attempt" in_state o2 dead
 
+# Many dead leases of other hosts: each is reclaimed once free for its
+# time. (A table of "first seen free" times that evicted its oldest entry
+# for a new one, at 64, kept evicting the ones about to be due: recover
+# never ended.)
+for i in $(seq 200); do
+	d=$SPOOL/processing/otherhost-many$i
+	mkdir -m 0700 "$d"
+	: >"$d/lock"
+	printf '{"worker":"otherhost-many%s","host":"otherhost","pid":1,"lease_timeout_ms":100,"job":null}\n' "$i" >"$d/lease"
+	chmod 0600 "$d"/*
+done
+run timeout 60 "$QUEUECTL" -d "$SPOOL" recover
+rc_is 0 "recover reclaims 200 dead leases of another host"
+check "... every one" test -z "$(find "$SPOOL/processing" -maxdepth 1 -name 'otherhost-many*')"
+
 # --- a dead lease of another host whose job still runs there -------------
 # Its worker was killed with -9, its job goes on (it holds <lease>/run, fd
 # 63): no other host may reclaim it until the job ends.
