@@ -425,14 +425,21 @@ int
 spool_job_read(int dirfd, const char *id, struct job *job, char *err,
     size_t errsz)
 {
+	return spool_job_read_keep(dirfd, id, job, err, errsz, NULL);
+}
+
+int
+spool_job_read_keep(int dirfd, const char *id, struct job *job, char *err,
+    size_t errsz, struct job_text *kt)
+{
 	char name[ID_MAX + 8];
-	size_t len;
-	char *buf;
+	struct job_text t;
 	int r;
 
 	if (fmt_checked(name, sizeof name, "%s.json", id) == -1)
 		return -1;
-	if ((buf = file_read_at(dirfd, name, JOB_MAX_BYTES, &len)) == NULL) {
+	if ((t.text = file_read_keep_at(dirfd, name, JOB_MAX_BYTES, &t.len,
+	    &t.st, &t.fd)) == NULL) {
 		int saved = errno;
 
 		if (saved == EFBIG || saved == ELOOP || saved == EINVAL) {
@@ -447,8 +454,13 @@ spool_job_read(int dirfd, const char *id, struct job *job, char *err,
 		errno = saved;
 		return -1;
 	}
-	r = job_parse(job, buf, len, id, err, errsz);
-	free(buf);
+	r = job_parse(job, t.text, t.len, id, err, errsz);
+	if (r == 0 && kt != NULL)
+		*kt = t;
+	else {
+		free(t.text);
+		close(t.fd);
+	}
 	if (r == -1)
 		errno = EINVAL;
 	return r;

@@ -105,6 +105,20 @@ int spool_job_write(struct spool *sp, int dirfd, struct job *job);
 int spool_job_read(int dirfd, const char *id, struct job *job, char *err,
     size_t errsz);
 
+/* A job file as spool_job_read_keep read it: its text (len bytes), what
+ * fstat said of it, and the descriptor read, left open. */
+struct job_text {
+	char *text;
+	size_t len;
+	struct stat st;
+	int fd;
+};
+
+/* spool_job_read that, on success, leaves the file's text in *kt (the
+ * caller frees kt->text and closes kt->fd). */
+int spool_job_read_keep(int dirfd, const char *id, struct job *job,
+    char *err, size_t errsz, struct job_text *kt);
+
 /*
  * Move job id (its json and logs) from fromfd to tofd. The json moves with
  * RENAME_NOREPLACE: ENOENT if it is gone (another worker won), EEXIST if

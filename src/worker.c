@@ -145,10 +145,7 @@ struct attempt {
 struct kept {
 	int dir;
 	char name[NAME_MAX + 1];
-	struct stat st;
-	char *text;             /* NULL: none */
-	size_t len;
-	int fd;                 /* -1 with text NULL */
+	struct job_text t;      /* t.text NULL, t.fd -1: none */
 };
 
 struct worker {
@@ -204,11 +201,11 @@ wlog(struct worker *w, const char *fmt, ...)
 static void
 kept_drop(struct kept *k)
 {
-	free(k->text);
-	k->text = NULL;
-	if (k->fd != -1)
-		close(k->fd);
-	k->fd = -1;
+	free(k->t.text);
+	k->t.text = NULL;
+	if (k->t.fd != -1)
+		close(k->t.fd);
+	k->t.fd = -1;
 }
 
 /* spool_job_read of dir/name (id), keeping its text in w->kept. */
@@ -217,35 +214,15 @@ read_job(struct worker *w, int dir, const char *name, const char *id,
     struct job *job, char *err, size_t errsz)
 {
 	struct kept *k = &w->kept;
-	struct stat st;
-	size_t len;
-	char *text;
-	int fd;
 
 	kept_drop(k);
-	if ((text = file_read_keep_at(w->sp->dir[dir], name, JOB_MAX_BYTES,
-	    &len, &st, &fd)) == NULL) {
-		if (errno == ESTALE)
-			errno = ENOENT;       /* renamed away meanwhile */
+	if (spool_job_read_keep(w->sp->dir[dir], id, job, err, errsz,
+	    &k->t) == -1)
 		return -1;
-	}
-	if (job_parse(job, text, len, id, err, errsz) == -1) {
-		free(text);
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	if (len != (size_t)st.st_size) {
-		free(text);
-		close(fd);
-		return 0;
-	}
-	k->fd = fd;
+	if (k->t.len != (size_t)k->t.st.st_size)
+		kept_drop(k);         /* it changed while we read */
 	k->dir = dir;
 	strlcpy(k->name, name, sizeof k->name);
-	k->st = st;
-	k->text = text;
-	k->len = len;
 	return 0;
 }
 
@@ -255,21 +232,22 @@ static char *
 kept_take(struct worker *w, int dir, const char *name, size_t *len)
 {
 	struct kept *k = &w->kept;
+	const struct stat *was = &k->t.st;
+	char *text = k->t.text;
 	struct stat st;
-	char *text = k->text;
 
-	k->text = NULL;
+	k->t.text = NULL;
 	kept_drop(k);           /* the descriptor; text is ours now */
 	if (text == NULL || k->dir != dir || strcmp(k->name, name) != 0 ||
 	    fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode) || st.st_ino != k->st.st_ino ||
-	    st.st_dev != k->st.st_dev || st.st_size != k->st.st_size ||
-	    st.st_mtim.tv_sec != k->st.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != k->st.st_mtim.tv_nsec) {
+	    !S_ISREG(st.st_mode) || st.st_ino != was->st_ino ||
+	    st.st_dev != was->st_dev || st.st_size != was->st_size ||
+	    st.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != was->st_mtim.tv_nsec) {
 		free(text);
 		return NULL;
 	}
-	*len = k->len;
+	*len = k->t.len;
 	return text;
 }
 
@@ -1908,7 +1886,7 @@ worker_main(struct spool *sp, int ready_fd)
 
 	memset(&w, 0, sizeof w);
 	w.sp = sp;
-	w.ifd = w.sfd = w.kept.fd = -1;
+	w.ifd = w.sfd = w.kept.t.fd = -1;
 	w.lease.dirfd = w.lease.lockfd = w.lease.recfd = w.lease.runfd = -1;
 	index_init(&w.ix);
 	notify_setup(&w, ready_fd == -1);
