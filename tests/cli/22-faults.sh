@@ -294,6 +294,15 @@ rc_is 0 "recover after the worker is killed"
 wait_for 10 "w1b is in failed/" in_state w1b failed
 jq_ok "... with the attempt counted" "$SPOOL/failed/w1b.json" '.attempts == 1 and .last_error == "worker died"'
 
+# 1c. A job enqueued to an idle worker is read once, for the index: after
+#     the claim the text kept then is used (a second open would fail here).
+new_spool spool-w1c
+rm -f "$FLOG"
+faulty_worker open:EIO QUEUECTL_FAULT_PATH="/w1c.json" QUEUECTL_FAULT_SKIP=1 QUEUECTL_FAULT_COUNT=1
+runq enqueue --id w1c true
+wait_for 30 "w1c runs" in_state w1c done
+check_not "... its file opened once (no second open, which would fail)" fault_hits "w1c.json"
+
 # 2. fsync of the result file fails (EIO) 3 times, then works: the result was
 #    not even written, the worker keeps it in memory.
 new_spool spool-w2
