@@ -303,6 +303,22 @@ runq enqueue --id w1c true
 wait_for 30 "w1c runs" in_state w1c done
 check_not "... its file opened once (no second open, which would fail)" fault_hits "w1c.json"
 
+# 1d. sync = 0 on a filesystem without RENAME_EXCHANGE (FUSE, NFS: EINVAL):
+#     the replace falls back to a rename, and keeps to it.
+new_spool spool-w1d
+q config set sync 0 >/dev/null
+rm -f "$FLAG" "$FLOG"
+faulty_worker rename:EINVAL QUEUECTL_FAULT_PATH="$SPOOL/tmp/" QUEUECTL_FAULT_FLAG="$FLAG" QUEUECTL_FAULT_COUNT=1
+touch "$FLAG"
+runq enqueue --id w1d true
+wait_for 30 "w1d runs, its exchange refused (EINVAL)" in_state w1d done
+check "... the exchange was tried" fault_hits "$SPOOL/tmp/"
+runq enqueue --id w1e true
+wait_for 30 "the next job runs too" in_state w1e done
+jq_ok "... both counted once" "$SPOOL/done/w1e.json" '.attempts == 1'
+wait_for 10 "nothing is left in tmp/" dirs_empty "$SPOOL/tmp"
+check_not "the worker logged no failure for them" log_has "w1[de]: cannot"
+
 # 2. fsync of the result file fails (EIO) 3 times, then works: the result was
 #    not even written, the worker keeps it in memory.
 new_spool spool-w2

@@ -20,7 +20,7 @@
  *                                          directory does not exist yet
  *                                          (the kernel says EEXIST first)
  *                                ERRNO is ENOSPC, EIO, EMFILE, EDQUOT (or
- *                                ENFILE, EACCES, EROFS, EINTR, or a number).
+ *                                ENFILE, EACCES, EROFS, EINTR, EINVAL, or a number).
  *   QUEUECTL_FAULT_PATH=SUBSTR   only calls whose path contains SUBSTR: the
  *                                name made absolute through its directory
  *                                descriptor (/proc/self/fd), for write and
@@ -72,7 +72,7 @@ static const struct {
 } errnos[] = {
 	{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EMFILE", EMFILE },
 	{ "EDQUOT", EDQUOT }, { "ENFILE", ENFILE }, { "EACCES", EACCES },
-	{ "EROFS", EROFS }, { "EINTR", EINTR },
+	{ "EROFS", EROFS }, { "EINTR", EINTR }, { "EINVAL", EINVAL },
 };
 
 static struct {
