@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "cli.h"
 #include "shell.h"
 #include "util.h"
@@ -360,12 +362,13 @@ open_for_jobs(struct spool *sp, const struct enq_opts *o)
 /*
  * enqueue --batch: records from standard input, one job each. A record is
  * a line (--batch) or a NUL-terminated string (--batch0); one starting with
- * '{' is a JSON job, any other non-blank one a shell command line. Jobs are
- * enqueued in groups (spool_enqueue_batch: one sync per group): a group ends
- * when it holds BATCH_GROUP jobs or when standard input has nothing more to
- * read at once, and its ids are printed, a line each, only once it is
- * durable. A bad record ends the run: the jobs before it are enqueued and
- * printed, then the error names the record's number.
+ * '{' is a JSON job, any other non-blank one a shell command line. Each job
+ * is queued as soon as it is read, in groups made durable together
+ * (spool_group_*: one sync per group); a group ends when it holds
+ * BATCH_GROUP jobs or when standard input has nothing more to read at once,
+ * and its ids are printed, a line each, only once it is durable. A bad
+ * record ends the run: the jobs before it are enqueued and printed, then
+ * the error names the record's number.
  */
 #define BATCH_GROUP 4096
 
@@ -373,8 +376,8 @@ struct batch {
 	struct spool sp;
 	const struct enq_opts *o;
 	const struct enq_vals *v;
-	struct job jobs[BATCH_GROUP];
-	unsigned long rec[BATCH_GROUP];  /* the record number of each */
+	struct spool_group g;
+	char ids[BATCH_GROUP][ID_MAX + 1];  /* of the group's jobs */
 	size_t n;               /* jobs in the group */
 	unsigned long recno;    /* records read */
 	char *buf;              /* input not yet taken */
@@ -382,37 +385,19 @@ struct batch {
 	int eof;
 };
 
-/* Enqueue the group and print its ids; exit on the first failure. */
+/* End the group and print its ids; exit if it cannot be made durable. */
 static void
 batch_flush(struct batch *b)
 {
-	struct spool_loc loc;
-	char where[64];
-	int sync_err;
-	ssize_t r;
+	int r = spool_group_end(&b->sp, &b->g);
 
-	if (b->n == 0)
-		return;
-	r = spool_enqueue_batch(&b->sp, b->jobs, b->n, &loc, &sync_err);
-	for (ssize_t i = 0; i < r; i++)
-		printf("%s\n", b->jobs[i].id);
+	for (size_t i = 0; i < b->n; i++)
+		printf("%s\n", b->ids[i]);
 	if (fflush(stdout) == EOF)
 		err(EX_IOERR_, "standard output");
-	if (sync_err != 0) {
-		errno = sync_err;
-		err(EX_IOERR_, "the last %zd jobs are queued, but may not "
-		    "survive a power loss: sync", r);
-	}
-	if (r < (ssize_t)b->n) {
-		int e = errno;
-		size_t k = r < 0 ? 0 : (size_t)r;
-
-		snprintf(where, sizeof where, "record %lu: ", b->rec[k]);
-		errno = e;
-		enqueue_failed(&b->jobs[k], &loc, where);
-	}
-	for (size_t i = 0; i < b->n; i++)
-		job_free(&b->jobs[i]);
+	if (r == -1)
+		err(EX_IOERR_, "the last %zu jobs are queued, but may not "
+		    "survive a power loss: sync", b->n);
 	b->n = 0;
 }
 
@@ -468,25 +453,33 @@ batch_next(struct batch *b)
 	}
 }
 
-/* Turn one record into the next job of the group; exit if it is bad. */
+/* Queue one record's job in the group; exit if it is bad or cannot be. */
 static void
 batch_add(struct batch *b, char *rec)
 {
-	struct job *job = &b->jobs[b->n];
-	char err[256];
+	struct spool_loc loc;
+	struct job job;
+	char err[256], where[64];
 	cJSON *obj;
+	int e;
 
 	if ((obj = record_object(rec, strlen(rec), rec[0] == '{', err,
 	    sizeof err)) == NULL ||
-	    finish_job(obj, b->o, b->v, job, err, sizeof err) == -1)
-		goto bad;
-	b->rec[b->n] = b->recno;
+	    finish_job(obj, b->o, b->v, &job, err, sizeof err) == -1) {
+		batch_flush(b);
+		errx(EX_DATAERR_, "record %lu: bad job: %s", b->recno, err);
+	}
+	if (spool_group_add(&b->sp, &b->g, &job, &loc) == -1) {
+		e = errno;
+		batch_flush(b);
+		snprintf(where, sizeof where, "record %lu: ", b->recno);
+		errno = e;
+		enqueue_failed(&job, &loc, where);
+	}
+	strlcpy(b->ids[b->n], job.id, sizeof b->ids[b->n]);
+	job_free(&job);
 	if (++b->n == BATCH_GROUP)
 		batch_flush(b);
-	return;
-bad:
-	batch_flush(b);
-	errx(EX_DATAERR_, "record %lu: bad job: %s", b->recno, err);
 }
 
 static int
@@ -499,6 +492,7 @@ enqueue_batch(const struct enq_opts *o, const struct enq_vals *v)
 		errx(EX_OSERR_, "out of memory");
 	b->o = o;
 	b->v = v;
+	spool_group_begin(&b->g);
 	open_for_jobs(&b->sp, o);
 	while ((rec = batch_next(b)) != NULL)
 		if (rec[strspn(rec, " \t\r\n")] != '\0')

@@ -81,7 +81,7 @@ id_generate(char buf[ID_MAX + 1])
 	static int64_t last_ms;
 	static uint32_t last_r;
 	int64_t ms = now_ms();
-	uint32_t r = arc4random() & 0x3fffffff;
+	uint32_t r = rand32() & 0x3fffffff;
 	static struct time_prefix cache;
 	const char *p;
 
@@ -90,10 +90,10 @@ id_generate(char buf[ID_MAX + 1])
 	 * only when it would overflow does the millisecond move on. */
 	if (ms <= last_ms) {
 		ms = last_ms;
-		r = last_r + 1 + (arc4random() & 0xffff);
+		r = last_r + 1 + (rand32() & 0xffff);
 		if (r > 0x3fffffff) {
 			ms++;
-			r = arc4random() & 0x3fffffff;
+			r = rand32() & 0x3fffffff;
 		}
 	}
 	last_ms = ms;
@@ -599,25 +599,36 @@ job_set_string(struct job *job, const char *key, const char *s)
 	return 0;
 }
 
-char *
-job_serialize(const struct job *job)
+const char *
+job_serialize(const struct job *job, size_t *len)
 {
-	char *s = cJSON_Print(job->obj), *out;
+	/* kept between calls: no allocation per job once it is large enough */
+	static _Thread_local char *buf;
+	static _Thread_local size_t cap;
+	char *nbuf;
 	size_t n;
 
-	if (s == NULL) {
-		errno = ENOMEM;
-		return NULL;
+	/* cJSON_PrintPreallocated wants 5 bytes more than it writes; one more
+	 * is for the newline */
+	while (buf == NULL ||
+	    !cJSON_PrintPreallocated(job->obj, buf, (int)cap - 1, 1)) {
+		if (cap >= SERIALIZE_MAX) {
+			errno = EFBIG;
+			return NULL;
+		}
+		n = cap == 0 ? 4096 : cap * 2;
+		if ((nbuf = realloc(buf, n)) == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		buf = nbuf;
+		cap = n;
 	}
-	n = strlen(s);
-	if ((out = realloc(s, n + 2)) == NULL) {
-		free(s);
-		errno = ENOMEM;
-		return NULL;
-	}
-	out[n] = '\n';
-	out[n + 1] = '\0';
-	return out;
+	n = strlen(buf);
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	*len = n + 1;
+	return buf;
 }
 
 int64_t

@@ -116,10 +116,14 @@ int job_set_time(struct job *job, const char *key, int64_t ms); /* 0: null */
 int job_set_string(struct job *job, const char *key, const char *s); /* NULL: null */
 
 /*
- * Serialize the job for its file: formatted JSON and a final newline.
- * Returns a malloc'ed NUL-terminated string, or NULL (ENOMEM).
+ * Serialize the job for its file: formatted JSON and a final newline, NUL-
+ * terminated, its length (without the NUL) in *len. The text is in a buffer
+ * of the calling thread, kept from call to call (no allocation per job) and
+ * valid until its next call. NULL with ENOMEM, or EFBIG past
+ * SERIALIZE_MAX bytes.
  */
-char *job_serialize(const struct job *job);
+#define SERIALIZE_MAX (64 << 20)
+const char *job_serialize(const struct job *job, size_t *len);
 
 /*
  * Delay in milliseconds before the retry that follows failed attempt n (n >= 1):

@@ -300,7 +300,7 @@ write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 
 	for (int tries = 0; ; tries++) {
 		if (fmt_checked(name, n, "%s.%ld.%lu.%08x", host_name(),
-		    (long)self_pid(), ++seq, arc4random()) == -1)
+		    (long)self_pid(), ++seq, rand32()) == -1)
 			return -1;
 		fd = openat(sp->tmp, name, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -409,16 +409,14 @@ int
 spool_job_write(struct spool *sp, int dirfd, struct job *job)
 {
 	char name[ID_MAX + 8];
-	char *text;
-	int r;
+	const char *text;
+	size_t len;
 
 	if (job_set_time(job, "updated_at", now_ms()) == -1 ||
 	    fmt_checked(name, sizeof name, "%s.json", job->id) == -1 ||
-	    (text = job_serialize(job)) == NULL)
+	    (text = job_serialize(job, &len)) == NULL)
 		return -1;
-	r = spool_replace(sp, dirfd, name, text, strlen(text));
-	free(text);
-	return r;
+	return spool_replace(sp, dirfd, name, text, len);
 }
 
 int
@@ -900,8 +898,9 @@ spool_below_floor(struct spool *sp)
 static int
 enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 {
-	char gen[ID_MAX + 1], *text;
-	int r, fresh = job->id[0] == '\0';
+	char gen[ID_MAX + 1];
+	const char *text;
+	int fresh = job->id[0] == '\0';
 	size_t len;
 
 	if ((fresh && job_set_id(job, id_generate(gen)) == -1) ||
@@ -913,17 +912,14 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 	if (cJSON_GetObjectItemCaseSensitive(job->obj, "attempts") == NULL &&
 	    job_set_long(job, "attempts", 0) == -1)
 		return -1;
-	if ((text = job_serialize(job)) == NULL)
+	if ((text = job_serialize(job, &len)) == NULL)
 		return -1;
 	/* what a worker would refuse to read is not written */
-	if ((len = strlen(text)) > JOB_ENQUEUE_MAX || !utf8_valid(text, len)) {
-		free(text);
+	if (len > JOB_ENQUEUE_MAX || !utf8_valid(text, len)) {
 		errno = len > JOB_ENQUEUE_MAX ? EFBIG : EILSEQ;
 		return -1;
 	}
-	r = write_tmp(sp, text, len, tmp, 128, dosync);
-	free(text);
-	return r == -1 ? -1 : fresh;
+	return write_tmp(sp, text, len, tmp, 128, dosync) == -1 ? -1 : fresh;
 }
 
 struct same_cmd {
@@ -1093,57 +1089,52 @@ spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
 	return 0;
 }
 
-ssize_t
-spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
-    struct spool_loc *loc, int *sync_err)
+void
+spool_group_begin(struct spool_group *g)
 {
-	char (*tmp)[128] = calloc(n > 0 ? n : 1, sizeof *tmp);
-	char *fresh = calloc(n > 0 ? n : 1, 1);
-	size_t w = 0, done = 0;
-	int lockfd = -1, saved = 0, r, own_ids = 0;
+	g->lockfd = -1;
+	g->n = 0;
+}
+
+int
+spool_group_add(struct spool *sp, struct spool_group *g, struct job *job,
+    struct spool_loc *loc)
+{
+	char tmp[128];
+	int fresh, r, saved;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
-	*sync_err = 0;
-	if (tmp == NULL || fresh == NULL) {
-		free(tmp);
-		free(fresh);
+	if ((fresh = enqueue_write(sp, job, tmp, 0)) == -1)
+		return -1;
+	/* the lock guards the look-ups of enqueue_locks only */
+	if (g->lockfd == -1 && enqueue_locks(job, fresh) &&
+	    (g->lockfd = spool_lock(sp)) == -1) {
+		saved = errno;
+		unlinkat(sp->tmp, tmp, 0);
+		errno = saved;
 		return -1;
 	}
-	for (; w < n; w++) {
-		if ((r = enqueue_write(sp, &jobs[w], tmp[w], 0)) == -1) {
-			saved = errno;
-			break;
-		}
-		fresh[w] = (char)r;
-		own_ids |= enqueue_locks(&jobs[w], r);
-	}
-	/* the lock guards the look-ups of enqueue_locks only */
-	if (own_ids && (lockfd = spool_lock(sp)) == -1) {
-		saved = errno;
-		while (w > 0)           /* nothing is committed */
-			unlinkat(sp->tmp, tmp[--w], 0);
-	}
-	for (; done < w; done++)
-		if (enqueue_commit(sp, &jobs[done], tmp[done], fresh[done],
-		    loc) == -1) {
-			saved = errno;  /* enqueue_commit removed tmp[done] */
-			for (size_t i = done + 1; i < w; i++)
-				unlinkat(sp->tmp, tmp[i], 0);
-			break;
-		}
-	if (lockfd != -1)
-		close(lockfd);
-	free(tmp);
-	free(fresh);
-	/* One sync for the group's files and renames, before the caller
-	 * acknowledges any; once renamed they are queued, so a failing sync
-	 * is told apart, not reported as a failure to enqueue. */
-	if (done > 0 && spool_sync(sp) && syncfs(sp->root) == -1)
-		*sync_err = errno;
+	/* enqueue_commit removes tmp unless it renamed it */
+	if ((r = enqueue_commit(sp, job, tmp, fresh, loc)) == 0)
+		g->n++;
+	return r;
+}
+
+int
+spool_group_end(struct spool *sp, struct spool_group *g)
+{
+	size_t n = g->n;
+
+	if (g->lockfd != -1)
+		close(g->lockfd);
+	spool_group_begin(g);
+	/* once renamed the jobs are queued: a failing sync is told apart
+	 * by the caller, not taken for a failure to enqueue */
+	if (n > 0 && spool_sync(sp) && syncfs(sp->root) == -1)
+		return -1;
 	CRASH_POINT("enqueue.after_fsync");
-	errno = saved;
-	return saved != 0 && done == 0 ? -1 : (ssize_t)done;
+	return 0;
 }
 
 /* A stream of the directory dirfd (its own descriptor: dirfd's offset and

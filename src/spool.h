@@ -203,21 +203,38 @@ int spool_below_floor(struct spool *sp);
 int spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc);
 
 /*
- * Enqueue jobs[0..n-1] in order as one group: each is filled and written to
- * tmp/ without an fsync of its own; then, holding SPOOL/lock once if any
- * job needs spool_enqueue's look-ups (an id of its own, "after", unique),
- * each is checked and renamed into pending/ (hold/) as spool_enqueue does;
- * then one
- * syncfs(2) (sync = 1) makes the whole group durable before this returns.
- * Stops at the first job that cannot be enqueued. Returns how many were
- * (jobs[0..r-1]; a unique job whose command was found counts, with the id
- * of the job found, as spool_enqueue's 2); when r < n, errno (and loc, for
- * EEXIST and EALREADY) tell why jobs[r] was not. Returns -1 when none was.
- * *sync_err is 0, or the errno of a failed final sync: the r jobs are
- * queued but may not survive a power loss.
+ * A group of jobs enqueued one after another and made durable together
+ * (enqueue --batch): spool_group_add writes and renames each job as
+ * spool_enqueue does, but without an fsync of its own; spool_group_end
+ * makes the whole group durable with one syncfs(2) (sync = 1). A caller
+ * acknowledges the group's jobs only after spool_group_end.
+ * SPOOL/lock is taken at the first job that needs spool_enqueue's look-ups
+ * (an id of its own, "after", unique) and held to the group's end, so a
+ * caller ends a group before it waits for more jobs.
  */
-ssize_t spool_enqueue_batch(struct spool *sp, struct job *jobs, size_t n,
-    struct spool_loc *loc, int *sync_err);
+struct spool_group {
+	int lockfd;             /* SPOOL/lock, or -1 */
+	size_t n;               /* jobs queued in the group */
+};
+
+/* Start an empty group. */
+void spool_group_begin(struct spool_group *g);
+
+/*
+ * Enqueue job as part of g: 0 (queued; counted in g->n), 2 (a unique job
+ * whose command was found: job's id and loc name that job, nothing queued)
+ * or -1 with errno and loc as spool_enqueue (nothing queued). The job may be
+ * freed as soon as this returns.
+ */
+int spool_group_add(struct spool *sp, struct spool_group *g, struct job *job,
+    struct spool_loc *loc);
+
+/*
+ * End g: release the lock, then (sync = 1, and a job was queued) syncfs(2).
+ * Returns 0, or -1 with errno if that sync failed: the group's jobs are
+ * queued but may not survive a power loss. g may be begun again.
+ */
+int spool_group_end(struct spool *sp, struct spool_group *g);
 
 /*
  * Open the lock file dirfd/name for flock(2): read-write (NFS wants it for

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/stdlib.h>
 #include <bsd/string.h>
 
 #include "util.h"
@@ -458,4 +459,19 @@ self_pid(void)
 	if (self_cached == 0)
 		self_cached = getpid();
 	return self_cached;
+}
+
+uint32_t
+rand32(void)
+{
+	static uint32_t pool[64];
+	static size_t left;
+	static pid_t owner;
+
+	if (left == 0 || owner != self_pid()) {
+		arc4random_buf(pool, sizeof pool);
+		left = sizeof pool / sizeof *pool;
+		owner = self_pid();
+	}
+	return pool[--left];
 }

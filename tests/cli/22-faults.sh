@@ -153,8 +153,10 @@ check "... the file it wrote in tmp/ is removed" eval "fault_hits /lock && nothi
 rm -f "$FLOG"
 run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- bash -c 'printf "true\n{\"id\":\"e-blk\",\"command\":\"true\"}\n" | "$QUEUECTL" enqueue --batch'
 rc_is 74 "enqueue --batch with an id of its own: cannot take SPOOL/lock (EIO): 74"
-is "$out" "" "... no id is printed"
-check "... nothing is left" eval "fault_hits /lock && dirs_empty '$SPOOL/tmp' && test -z \"\$(ls '$SPOOL/pending')\""
+like "$err" "record 2: cannot enqueue" "... the error names the record that needed the lock"
+like "$out" "^[0-9]{8}-[0-9]{6}\.[0-9]{3}-[0-9a-z]{6}\$" "... the job before it, queued, has its id printed, alone"
+check "... that job is in pending/, e-blk is not, tmp/ is empty" eval "fault_hits /lock && dirs_empty '$SPOOL/tmp' && test -f '$SPOOL/pending/$out.json' && test \"\$(ls '$SPOOL/pending')\" = '$out.json'"
+rm -f "$SPOOL/pending/$out.json"
 rm -f "$FLOG"
 run faulty open:EIO QUEUECTL_FAULT_PATH="$SPOOL/lock" -- bash -c 'printf "true\ntrue\n" | "$QUEUECTL" enqueue --batch'
 rc_is 0 "enqueue --batch of generated ids takes no lock: SPOOL/lock failing does not matter"

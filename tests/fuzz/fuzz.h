@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
 
 /* The entry points libFuzzer calls (declared for -Wmissing-prototypes). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,6 +49,17 @@ static inline int
 same_number(double a, double b)
 {
 	return a == b || fabs(a - b) <= fmax(fabs(a), fabs(b)) * DBL_EPSILON;
+}
+
+/* job_serialize's text, as a string of the caller's (free it): the
+ * function's own buffer is reused by its next call. */
+static inline char *
+serialize_dup(const struct job *job)
+{
+	size_t len;
+	const char *t = job_serialize(job, &len);
+
+	return t != NULL ? strdup(t) : NULL;
 }
 
 /* A fixed "now" for the fields enqueue and the worker fill in. */

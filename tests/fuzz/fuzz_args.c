@@ -210,7 +210,7 @@ enqueue(cJSON *obj, const char *what)
 	CHECK(job_set_time(&job, "updated_at", FUZZ_NOW_MS) == 0, "time");
 	if (cJSON_GetObjectItemCaseSensitive(job.obj, "attempts") == NULL)
 		CHECK(job_set_long(&job, "attempts", 0) == 0, "attempts");
-	text = job_serialize(&job);
+	text = serialize_dup(&job);
 	CHECK(text != NULL, "job_serialize failed");
 
 	if (job_parse(&w, text, strlen(text), job.id, err, sizeof err) == -1)
@@ -428,7 +428,7 @@ id_opt(const char *s)
 	CHECK(job_parse(&job, cmd, strlen(cmd), NULL, err, sizeof err) == 0,
 	    "job");
 	CHECK(job_set_id(&job, s) == 0, "job_set_id");
-	text = job_serialize(&job);
+	text = serialize_dup(&job);
 	CHECK(text != NULL, "serialize");
 	if (job_parse(&w, text, strlen(text), s, err, sizeof err) == -1)
 		CHECK(0, "--id %s: refused: %s", s, err);

@@ -137,7 +137,7 @@ worker_update(struct job *j, const uint8_t *data, size_t size)
 		    "set command");
 	CHECK(job_set_string(j, "cwd", "/tmp") == 0, "set cwd");
 
-	text = job_serialize(j);
+	text = serialize_dup(j);
 	CHECK(text != NULL, "job_serialize failed");
 	if (job_parse(&k, text, strlen(text), j->id, err, sizeof err) == -1)
 		CHECK(0, "updated job does not parse back: %s\n%s", err, text);
@@ -167,7 +167,7 @@ one(const uint8_t *data, size_t size, const char *name_id)
 		CHECK(j.obj == NULL, "refused job still holds an object");
 		return;
 	}
-	text = job_serialize(&j);
+	text = serialize_dup(&j);
 	CHECK(text != NULL, "job_serialize failed");
 	CHECK(text[0] == '{' && text[strlen(text) - 1] == '\n',
 	    "serialized job is not an object and a newline");
@@ -178,7 +178,7 @@ one(const uint8_t *data, size_t size, const char *name_id)
 		CHECK(0, "serialized job does not parse back: %s\n%s", err, text);
 	check_job(&k, name_id, text);
 	check_same(&j, &k, text);
-	text2 = job_serialize(&k);
+	text2 = serialize_dup(&k);
 	CHECK(text2 != NULL && strcmp(text, text2) == 0,
 	    "serialization is not stable:\n%s\n---\n%s", text, text2);
 	free(text2);

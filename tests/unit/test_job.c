@@ -20,6 +20,19 @@
 
 static char err[512];
 
+/* job_serialize's text, as a string of ours (free it); checks that the
+ * length it gives is the text's. */
+static char *serialize_dup(const struct job *j)
+{
+	size_t len;
+	const char *t = job_serialize(j, &len);
+
+	if (t == NULL)
+		return NULL;
+	ok(len == strlen(t), "job_serialize gives the length of its text");
+	return strdup(t);
+}
+
 /* Parse a NUL-terminated json text. */
 static int parse(struct job *j, const char *json, const char *name_id)
 {
@@ -371,7 +384,7 @@ static void test_run_after(void)
 	    NULL) == 0, "run_after accepted (%s)", err))
 		return;
 	is_int(j.run_at, T0, "run_after sets run_at");
-	s = job_serialize(&j);
+	s = serialize_dup(&j);
 	if (ok(s != NULL, "serialize job from run_after")) {
 		o = cJSON_Parse(s);
 		ok(o != NULL, "serialized text is JSON");
@@ -386,7 +399,7 @@ static void test_run_after(void)
 
 	if (ok(parse(&j, "{\"command\":\"x\",\"run_after\":\"2026-11-22T10:30:00Z\"}",
 	    NULL) == 0, "run_after parses again")) {
-		s = job_serialize(&j);
+		s = serialize_dup(&j);
 		job_free(&j);
 		if (ok(s != NULL, "serialized")) {
 			if (ok(parse(&j, s, NULL) == 0,
@@ -411,7 +424,7 @@ static void test_unknown_fields(void)
 	    "\"meta\":{\"tags\":[1,\"two\",null],\"deep\":{\"k\":true}},"
 	    "\"ratio\":0.5}", "j1") == 0, "unknown fields accepted (%s)", err))
 		return;
-	s = job_serialize(&j);
+	s = serialize_dup(&j);
 	job_free(&j);
 	if (!ok(s != NULL, "serialize job with unknown fields"))
 		return;
@@ -548,7 +561,7 @@ static void test_set_roundtrip(void)
 	is_int(job_set_string(&j, "cwd", "/srv/app"), 0, "job_set_string cwd");
 	is_str(j.cwd, "/srv/app", "cwd typed copy");
 
-	s = job_serialize(&j);
+	s = serialize_dup(&j);
 	job_free(&j);
 	if (!ok(s != NULL, "job_serialize after job_set_*"))
 		return;
@@ -602,7 +615,7 @@ static void test_set_roundtrip(void)
 			if (parse(&j, "{\"command\":\"x\"}", "st") != 0)
 				continue;
 			job_set_state(&j, st);
-			s = job_serialize(&j);
+			s = serialize_dup(&j);
 			job_free(&j);
 			if (s && parse(&k, s, "st") == 0) {
 				is_int(k.state, st, "state %s round trip",
@@ -619,7 +632,7 @@ static void test_set_roundtrip(void)
 	/* Replacing an existing value replaces it, leaving one key. */
 	if (parse(&j, "{\"command\":\"x\",\"attempts\":1}", NULL) == 0) {
 		job_set_long(&j, "attempts", 4);
-		s = job_serialize(&j);
+		s = serialize_dup(&j);
 		job_free(&j);
 		o = s ? cJSON_Parse(s) : NULL;
 		{
@@ -686,6 +699,42 @@ static void test_hostile(void)
 	job_free(&j);
 }
 
+/* job_serialize reuses one buffer: it grows for a large job, and a small
+ * job after it is whole and alone in it. */
+static void test_serialize_buffer(void)
+{
+	size_t big = 200000, len;
+	char *json = malloc(big + 32), *first;
+	const char *t;
+	struct job j;
+
+	if (json == NULL)
+		return;
+	strcpy(json, "{\"command\":\"");
+	memset(json + 12, 'x', big);
+	strcpy(json + 12 + big, "\"}");
+	if (ok(parse(&j, json, "big") == 0, "a job of 200000 bytes parses")) {
+		t = job_serialize(&j, &len);
+		ok(t != NULL && len > big && len == strlen(t) &&
+		    t[len - 1] == '\n', "a job larger than the buffer is "
+		    "serialized whole (%zu bytes)", len);
+		job_free(&j);
+	}
+	free(json);
+	if (!ok(parse(&j, "{\"command\":\"a\"}", "s1") == 0, "small job"))
+		return;
+	first = serialize_dup(&j);
+	job_free(&j);
+	if (!ok(parse(&j, "{\"command\":\"b\"}", "s2") == 0, "small job"))
+		return;
+	t = job_serialize(&j, &len);
+	ok(t != NULL && first != NULL && strstr(t, "\"b\"") != NULL &&
+	    strstr(t, "\"a\"") == NULL && strstr(t, "x") == NULL &&
+	    len == strlen(first), "the next job's text replaces the last");
+	job_free(&j);
+	free(first);
+}
+
 int main(void)
 {
 	test_hostile();
@@ -703,5 +752,6 @@ int main(void)
 	test_from_object();
 	test_set_roundtrip();
 	test_err_small();
+	test_serialize_buffer();
 	return done_testing();
 }
