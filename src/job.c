@@ -542,6 +542,22 @@ job_set_state(struct job *job, int state)
 }
 
 int
+json_add_int(cJSON *o, const char *key, long long v)
+{
+	char buf[24];
+	cJSON *it;
+
+	snprintf(buf, sizeof buf, "%lld", v);
+	if ((it = cJSON_CreateRaw(buf)) == NULL ||
+	    !cJSON_AddItemToObject(o, key, it)) {
+		cJSON_Delete(it);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int
 job_set_long(struct job *job, const char *key, long v)
 {
 	if (strcmp(key, "attempts") == 0)

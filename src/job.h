@@ -107,6 +107,17 @@ int job_from_object(struct job *job, cJSON *obj, const char *name_id,
 /* Free what job holds; job itself may be reused. NULL-safe. */
 void job_free(struct job *job);
 
+/*
+ * Add key: v to the object o, for an object that is only written out, never
+ * read in memory (a lease record, a new job's "attempts": 0): the item is
+ * raw (cJSON_CreateRaw), v's decimal text. cJSON 1.7.15 prints every
+ * number through sprintf("%1.15g") and sscanf, some µs each and more at
+ * their first use in a process, on the path of every enqueue and claim.
+ * The item is not cJSON_IsNumber (so job_set_long does not use it: the
+ * worker reads "duration_ms" back for the journal). 0, or -1 (ENOMEM).
+ */
+int json_add_int(cJSON *o, const char *key, long long v);
+
 /* Set a field in job->obj and the typed copy. Return 0, or -1 (ENOMEM). */
 int job_set_id(struct job *job, const char *id);
 int job_set_state(struct job *job, int state);

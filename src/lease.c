@@ -173,24 +173,23 @@ lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
 		goto out;
 	cJSON_AddStringToObject(o, "worker", l->id);
 	cJSON_AddStringToObject(o, "host", host_name());
-	cJSON_AddNumberToObject(o, "pid", (double)pid);
+	json_add_int(o, "pid", pid);
 	if (self != pid) {              /* once per process */
 		self = pid;
 		self_start = proc_start_time(self);
 	}
-	cJSON_AddNumberToObject(o, "pid_start", (double)self_start);
+	json_add_int(o, "pid_start", (long long)self_start);
 	cJSON_AddStringToObject(o, "started_at", time_format(l->started_at, when));
 	if (l->fs != NULL)
 		cJSON_AddStringToObject(o, "fs", l->fs);
-	cJSON_AddNumberToObject(o, "poll_ms", (double)l->poll_ms);
+	json_add_int(o, "poll_ms", l->poll_ms);
 	if (l->fence_ms > 0)
-		cJSON_AddNumberToObject(o, "lease_timeout_ms",
-		    (double)l->fence_ms);
+		json_add_int(o, "lease_timeout_ms", l->fence_ms);
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);
-		cJSON_AddNumberToObject(o, "attempt", (double)attempt);
-		cJSON_AddNumberToObject(o, "pgid", (double)pgid);
-		cJSON_AddNumberToObject(o, "pgid_start", (double)pgid_start);
+		json_add_int(o, "attempt", attempt);
+		json_add_int(o, "pgid", pgid);
+		json_add_int(o, "pgid_start", (long long)pgid_start);
 		cJSON_AddStringToObject(o, "job_started_at",
 		    time_format(job_started_at, when));
 	} else

@@ -117,8 +117,9 @@ const char *host_name(void);
  * is kept, and dropped in the child of a fork(2) (pthread_atfork). */
 pid_t self_pid(void);
 
-/* arc4random(3), drawn from a buffer filled 64 numbers at a time by
- * arc4random_buf(3): libbsd's arc4random makes a getpid(2) system call at
+/* A uniformly random number, as arc4random(3), drawn from a buffer filled
+ * 64 numbers at a time by getrandom(2) (arc4random_buf(3) if the kernel's
+ * pool is not ready): libbsd's arc4random makes a getpid(2) system call at
  * every use to notice a fork. The buffer is dropped when self_pid() differs
  * from the process that filled it, so a forked child never repeats its
  * parent's numbers. */

@@ -735,6 +735,31 @@ static void test_serialize_buffer(void)
 	free(first);
 }
 
+/* job_set_long writes the integer's decimal text (json_int), which reads
+ * back as the same number. */
+static void test_set_long_text(void)
+{
+	struct job j, k;
+	char *s;
+
+	if (!ok(parse(&j, "{\"command\":\"x\"}", "n1") == 0, "job n1"))
+		return;
+	is_int(job_set_long(&j, "duration_ms", 9000000000123L), 0,
+	    "job_set_long of a number above 2^32");
+	is_int(job_set_long(&j, "priority", -7), 0, "job_set_long negative");
+	s = serialize_dup(&j);
+	job_free(&j);
+	ok(s != NULL && strstr(s, "\"duration_ms\":\t9000000000123,") != NULL &&
+	    strstr(s, "\"priority\":\t-7\n") != NULL,
+	    "integers written as their decimal text");
+	if (s != NULL && ok(parse(&k, s, "n1") == 0, "and read back (%s)",
+	    err)) {
+		is_int(k.priority, -7, "priority read back");
+		job_free(&k);
+	}
+	free(s);
+}
+
 int main(void)
 {
 	test_hostile();
@@ -753,5 +778,6 @@ int main(void)
 	test_set_roundtrip();
 	test_err_small();
 	test_serialize_buffer();
+	test_set_long_text();
 	return done_testing();
 }
