@@ -735,12 +735,27 @@ static void test_serialize_buffer(void)
 	free(first);
 }
 
-/* job_set_long writes the integer's decimal text (json_int), which reads
- * back as the same number. */
+/* job_set_long and json_add_int write an integer as its decimal text,
+ * which reads back as the same number. */
 static void test_set_long_text(void)
 {
 	struct job j, k;
+	cJSON *o = cJSON_CreateObject(), *back;
 	char *s;
+
+	if (ok(o != NULL && json_add_int(o, "pgid_start", 9000000000123LL) ==
+	    0 && json_add_int(o, "pid", -1) == 0, "json_add_int")) {
+		s = cJSON_PrintUnformatted(o);
+		is_str(s, "{\"pgid_start\":9000000000123,\"pid\":-1}",
+		    "json_add_int's items printed as decimal text");
+		back = s != NULL ? cJSON_Parse(s) : NULL;
+		ok(cJSON_IsNumber(cJSON_GetObjectItem(back, "pgid_start")) &&
+		    cJSON_GetObjectItem(back, "pgid_start")->valuedouble ==
+		    9000000000123.0, "... and parsed back as the number");
+		cJSON_Delete(back);
+		free(s);
+	}
+	cJSON_Delete(o);
 
 	if (!ok(parse(&j, "{\"command\":\"x\"}", "n1") == 0, "job n1"))
 		return;
