@@ -137,7 +137,8 @@ struct attempt {
  * The text of the job file that read_keys() read last, what fstat said of
  * it then, and the descriptor it was read from, kept open so that its inode
  * number cannot be given to another file: when take() claims that file and
- * it is still the same (inode, size, mtime), it is not read a second time.
+ * it is still the same (inode, size, mtime), it is not read a second time,
+ * nor parsed: consider() leaves the job parsed from it in job.
  * A file changed in place between the two reads, keeping its size and
  * mtime, would go unseen: the same race as a change made just after the
  * second read.
@@ -146,6 +147,7 @@ struct kept {
 	int dir;
 	char name[NAME_MAX + 1];
 	struct job_text t;      /* t.text NULL, t.fd -1: none */
+	struct job job;         /* parsed from t.text; job.obj NULL: none */
 };
 
 struct worker {
@@ -201,6 +203,8 @@ wlog(struct worker *w, const char *fmt, ...)
 static void
 kept_drop(struct kept *k)
 {
+	job_free(&k->job);
+	memset(&k->job, 0, sizeof k->job);
 	free(k->t.text);
 	k->t.text = NULL;
 	if (k->t.fd != -1)
@@ -227,17 +231,21 @@ read_job(struct worker *w, int dir, const char *name, const char *id,
 }
 
 /* The kept text, if it is of the file now at lease/name, claimed from dir
- * (the caller frees it); else NULL. Drops it either way. */
+ * (the caller frees it), and in *job the job parsed from it if there is
+ * one (job->obj NULL if not); else NULL. Drops them either way. */
 static char *
-kept_take(struct worker *w, int dir, const char *name, size_t *len)
+kept_take(struct worker *w, int dir, const char *name, size_t *len,
+    struct job *job)
 {
 	struct kept *k = &w->kept;
 	const struct stat *was = &k->t.st;
 	char *text = k->t.text;
 	struct stat st;
 
+	*job = k->job;          /* ours now, as the text */
+	memset(&k->job, 0, sizeof k->job);
 	k->t.text = NULL;
-	kept_drop(k);           /* the descriptor; text is ours now */
+	kept_drop(k);           /* the descriptor */
 	if (text == NULL || k->dir != dir || strcmp(k->name, name) != 0 ||
 	    fstatat(w->lease.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode) || st.st_ino != was->st_ino ||
@@ -245,6 +253,8 @@ kept_take(struct worker *w, int dir, const char *name, size_t *len)
 	    st.st_mtim.tv_sec != was->st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != was->st_mtim.tv_nsec) {
 		free(text);
+		job_free(job);
+		memset(job, 0, sizeof *job);
 		return NULL;
 	}
 	*len = k->t.len;
@@ -316,7 +326,13 @@ consider(struct worker *w, int dir, const char *name, int complete)
 			wlog(w, "%s: cannot look at its dependencies: %s", name,
 			    strerror(errno));
 	}
-	job_free(&job);
+	/* kept with the text read_keys kept, for take() */
+	if (job.obj != NULL && w->kept.t.text != NULL &&
+	    w->kept.job.obj == NULL && w->kept.dir == dir &&
+	    strcmp(w->kept.name, name) == 0)
+		w->kept.job = job;
+	else
+		job_free(&job);
 }
 
 /* Is the spool paused? Looked at by every rescan (at start, after an
@@ -1224,7 +1240,8 @@ take(struct worker *w, int from, const char *name, const char *id)
 	a->from = from;
 	strlcpy(a->name, name, sizeof a->name);
 	strlcpy(a->id, id, sizeof a->id);
-	if ((a->orig = kept_take(w, from, name, &a->origlen)) == NULL)
+	if ((a->orig = kept_take(w, from, name, &a->origlen,
+	    &a->job)) == NULL)
 		a->orig = file_read_at(w->lease.dirfd, name, JOB_MAX_BYTES,
 		    &a->origlen);
 	if (a->orig == NULL) {
@@ -1239,7 +1256,8 @@ take(struct worker *w, int from, const char *name, const char *id)
 		    "job file too large" : "not a regular file");
 		goto bad;
 	}
-	if (job_parse(&a->job, a->orig, a->origlen, id, err, sizeof err) == -1) {
+	if (a->job.obj == NULL && job_parse(&a->job, a->orig, a->origlen, id,
+	    err, sizeof err) == -1) {
 		snprintf(why, sizeof why, "%s", err);
 		goto bad;
 	}
