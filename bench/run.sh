@@ -546,10 +546,13 @@ echo
 echo "| target | measured | |"
 echo "|---|---|---|"
 qs=$(lat qc-sync 3); q0=$(lat qc-sync0 3); q8=$(lat qc8-nosync 3); nqm=$(lat nq 3); tsm=$(lat tsp 3)
-echo "| pickup median within 1 ms of a direct spawn of the same command (no fsync: enqueue --no-sync, config sync = 0) | $q0 vs $dex ms (+$(awk -v a="$q0" -v b="$dex" 'BEGIN { printf "%.3f", a - b }')) | $(yesno "$q0 - $dex <= 1") |"
+delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
+echo "| pickup median within 1 ms of a direct spawn of the same command, \`sh -c\` as the issue defines it (no fsync: enqueue --no-sync, config sync = 0) | $q0 vs $dsh ms ($(delta "$q0" "$dsh")) | $(yesno "$q0 - $dsh <= 1") |"
+echo "| the same against a direct exec of \`stamp\` without sh: reported | $q0 vs $dex ms ($(delta "$q0" "$dex")) | |"
 echo "| the same with every fsync (enqueue, config sync = 1): reported | $qs ms | |"
-echo "| pickup median below nq and tsp (no fsync) | $q0 vs nq $nqm, tsp $tsm ms | $(yesno "$q0 < $nqm && $q0 < $tsm") |"
-echo "| with 8 idle workers within 2 ms of a direct spawn (no fsync) | $q8 vs $dex ms | $(yesno "$q8 - $dex <= 2") |"
+echo "| pickup median below nq and tsp, each running \`stamp\` without sh (no fsync) | $q0 vs nq $nqm, tsp $tsm ms | $(yesno "$q0 < $nqm && $q0 < $tsm") |"
+echo "| with 8 idle workers within 2 ms of a direct \`sh -c\` spawn (no fsync) | $q8 vs $dsh ms ($(delta "$q8" "$dsh")) | $(yesno "$q8 - $dsh <= 2") |"
+echo "| the same against a direct exec without sh: reported | $q8 vs $dex ms ($(delta "$q8" "$dex")) | |"
 for P in 1 2 4; do
 	a=$(med thr.qc.tmpfs.sync0.P$P); b=$(med thr.raw.P$P)
 	echo "| throughput sync = 0 ≥ 80% of raw, $P proc. (tmpfs) | $(pct "$a" "$b") | $(yesno "$a >= 0.8 * $b") |"
