@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,16 +390,36 @@ struct batch {
 static void
 batch_flush(struct batch *b)
 {
-	int r = spool_group_end(&b->sp, &b->g);
+	int r = spool_group_end(&b->sp, &b->g), e = errno;
 
 	for (size_t i = 0; i < b->n; i++)
 		printf("%s\n", b->ids[i]);
 	if (fflush(stdout) == EOF)
 		err(EX_IOERR_, "standard output");
-	if (r == -1)
+	if (r == -1) {
+		errno = e;      /* not stdio's */
 		err(EX_IOERR_, "the last %zu jobs are queued, but may not "
 		    "survive a power loss: sync", b->n);
+	}
 	b->n = 0;
+}
+
+/* Exit with status and the message (and errno e's text, unless e is 0),
+ * once the group's jobs, already queued, are durable and printed. */
+static void __attribute__((noreturn, format(printf, 4, 5)))
+batch_exit(struct batch *b, int status, int e, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	batch_flush(b);
+	if (e == 0)
+		errx(status, "%s", msg);
+	errno = e;
+	err(status, "%s", msg);
 }
 
 /* Is standard input readable now without blocking? */
@@ -435,11 +456,15 @@ batch_next(struct batch *b)
 		b->len -= b->off;
 		b->off = 0;
 		if (b->len + 1 >= b->cap) {
+			char *nbuf;
+
 			if (b->cap > JOB_MAX_BYTES + 1)
-				errx(EX_DATAERR_, "record %lu: larger than %d bytes",
-				    b->recno + 1, JOB_MAX_BYTES);
-			if ((b->buf = realloc(b->buf, b->cap *= 2)) == NULL)
-				errx(EX_OSERR_, "out of memory");
+				batch_exit(b, EX_DATAERR_, 0, "record %lu: larger "
+				    "than %d bytes", b->recno + 1, JOB_MAX_BYTES);
+			if ((nbuf = realloc(b->buf, b->cap * 2)) == NULL)
+				batch_exit(b, EX_OSERR_, 0, "out of memory");
+			b->buf = nbuf;
+			b->cap *= 2;
 		}
 		if (b->n > 0 && !input_ready())
 			batch_flush(b);
@@ -447,7 +472,7 @@ batch_next(struct batch *b)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
-			err(EX_IOERR_, "standard input");
+			batch_exit(b, EX_IOERR_, errno, "standard input");
 		b->len += (size_t)r;
 		b->eof = r == 0;
 	}
@@ -465,10 +490,9 @@ batch_add(struct batch *b, char *rec)
 
 	if ((obj = record_object(rec, strlen(rec), rec[0] == '{', err,
 	    sizeof err)) == NULL ||
-	    finish_job(obj, b->o, b->v, &job, err, sizeof err) == -1) {
-		batch_flush(b);
-		errx(EX_DATAERR_, "record %lu: bad job: %s", b->recno, err);
-	}
+	    finish_job(obj, b->o, b->v, &job, err, sizeof err) == -1)
+		batch_exit(b, EX_DATAERR_, 0, "record %lu: bad job: %s",
+		    b->recno, err);
 	if (spool_group_add(&b->sp, &b->g, &job, &loc) == -1) {
 		e = errno;
 		batch_flush(b);

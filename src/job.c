@@ -542,7 +542,7 @@ job_set_state(struct job *job, int state)
 }
 
 int
-json_add_int(cJSON *o, const char *key, long long v)
+job_add_int(cJSON *o, const char *key, long long v)
 {
 	char buf[24];
 	cJSON *it;
@@ -628,7 +628,7 @@ job_serialize(const struct job *job, size_t *len)
 	 * is for the newline */
 	while (buf == NULL ||
 	    !cJSON_PrintPreallocated(job->obj, buf, (int)cap - 1, 1)) {
-		if (cap >= SERIALIZE_MAX) {
+		if (cap >= JOB_SERIALIZE_MAX) {
 			errno = EFBIG;
 			return NULL;
 		}

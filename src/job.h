@@ -116,7 +116,7 @@ void job_free(struct job *job);
  * The item is not cJSON_IsNumber (so job_set_long does not use it: the
  * worker reads "duration_ms" back for the journal). 0, or -1 (ENOMEM).
  */
-int json_add_int(cJSON *o, const char *key, long long v);
+int job_add_int(cJSON *o, const char *key, long long v);
 
 /* Set a field in job->obj and the typed copy. Return 0, or -1 (ENOMEM). */
 int job_set_id(struct job *job, const char *id);
@@ -131,9 +131,9 @@ int job_set_string(struct job *job, const char *key, const char *s); /* NULL: nu
  * terminated, its length (without the NUL) in *len. The text is in a buffer
  * of the calling thread, kept from call to call (no allocation per job) and
  * valid until its next call. NULL with ENOMEM, or EFBIG past
- * SERIALIZE_MAX bytes.
+ * JOB_SERIALIZE_MAX bytes.
  */
-#define SERIALIZE_MAX (64 << 20)
+#define JOB_SERIALIZE_MAX (64 << 20)
 const char *job_serialize(const struct job *job, size_t *len);
 
 /*

@@ -173,23 +173,23 @@ lease_record(struct lease *l, const char *job, long attempt, pid_t pgid,
 		goto out;
 	cJSON_AddStringToObject(o, "worker", l->id);
 	cJSON_AddStringToObject(o, "host", host_name());
-	json_add_int(o, "pid", pid);
+	job_add_int(o, "pid", pid);
 	if (self != pid) {              /* once per process */
 		self = pid;
 		self_start = proc_start_time(self);
 	}
-	json_add_int(o, "pid_start", (long long)self_start);
+	job_add_int(o, "pid_start", (long long)self_start);
 	cJSON_AddStringToObject(o, "started_at", time_format(l->started_at, when));
 	if (l->fs != NULL)
 		cJSON_AddStringToObject(o, "fs", l->fs);
-	json_add_int(o, "poll_ms", l->poll_ms);
+	job_add_int(o, "poll_ms", l->poll_ms);
 	if (l->fence_ms > 0)
-		json_add_int(o, "lease_timeout_ms", l->fence_ms);
+		job_add_int(o, "lease_timeout_ms", l->fence_ms);
 	if (job != NULL) {
 		cJSON_AddStringToObject(o, "job", job);
-		json_add_int(o, "attempt", attempt);
-		json_add_int(o, "pgid", pgid);
-		json_add_int(o, "pgid_start", (long long)pgid_start);
+		job_add_int(o, "attempt", attempt);
+		job_add_int(o, "pgid", pgid);
+		job_add_int(o, "pgid_start", (long long)pgid_start);
 		cJSON_AddStringToObject(o, "job_started_at",
 		    time_format(job_started_at, when));
 	} else

@@ -910,9 +910,9 @@ enqueue_write(struct spool *sp, struct job *job, char tmp[128], int dosync)
 	    job_set_time(job, "updated_at", now_ms()) == -1)
 		return -1;
 	/* absent, so 0 in job->attempts already; the item is written, not
-	 * read back (json_add_int) */
+	 * read back (job_add_int) */
 	if (cJSON_GetObjectItemCaseSensitive(job->obj, "attempts") == NULL &&
-	    json_add_int(job->obj, "attempts", 0) == -1)
+	    job_add_int(job->obj, "attempts", 0) == -1)
 		return -1;
 	if ((text = job_serialize(job, &len)) == NULL)
 		return -1;

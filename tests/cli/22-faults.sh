@@ -211,7 +211,7 @@ run faulty fsync:EIO -- bash -c 'printf "{\"id\":\"e-bs1\",\"command\":\"true\"}
 rc_is 74 "enqueue --batch: the group's syncfs fails: 74"
 is "$out" "e-bs1
 e-bs2" "... the ids are printed: the jobs are queued"
-like "$err" "the last 2 jobs are queued, but may not survive a power loss" "... and the message says so"
+like "$err" "the last 2 jobs are queued, but may not survive a power loss: sync: Input/output error" "... and the message says so, with the sync's error"
 check "... both are in pending/ once" eval "fault_hits syncfs && only_in e-bs1 pending && only_in e-bs2 pending"
 
 # metrics: a journal segment that cannot be read is an error, not "nothing

@@ -73,10 +73,27 @@ id1=$(head -n 1 "$TEST_DIR/slow.out")
 check "... and its job is pending" test -f "$SPOOL/pending/$id1.json"
 echo "echo slow2" >&7
 wait_for 20 "the second record's id follows" bash -c "[ \$(wc -l <'$TEST_DIR/slow.out') -eq 2 ]"
+# a job with an id of its own takes SPOOL/lock: released before the next
+# read blocks, not held while the producer is silent
+echo '{"id":"slow3","command":"true"}' >&7
+wait_for 20 "a record with its own id is acknowledged" bash -c "[ \$(wc -l <'$TEST_DIR/slow.out') -eq 3 ]"
+check "... and SPOOL/lock is free while stdin stays open" flock -n "$SPOOL/lock" true
 exec 7>&-
 wait_until 20 dead_pid "$bpid"
 wait "$bpid"
 is "$?" 0 "enqueue --batch exits 0 at the end of its input"
+
+# --- input ends the run after jobs were queued: they are printed first -----
+# (from a regular file, always readable: no pause in the input flushes the
+# group before the bad record is read)
+before=$(count_json "$SPOOL/pending")
+{ echo "echo big-before"; head -c 2200000 /dev/zero | tr "\0" x; echo; } >"$TEST_DIR/big.in"
+run bash -c '"$QUEUECTL" enqueue --batch <"$1"' _ "$TEST_DIR/big.in"
+rc_is 65 "a record over the size limit after a good one: 65"
+like "$err" "record 2: larger than" "... the error names record 2"
+like "$out" "^[0-9]{8}-[0-9]{6}\.[0-9]{3}-[0-9a-z]{6}\$" "... the job queued before it has its id printed, alone"
+check "... and that job is in pending/" test -f "$SPOOL/pending/$out.json"
+is "$(count_json "$SPOOL/pending")" "$((before + 1))" "... one job more in pending/"
 
 # --- many jobs: all enqueued, every one run once ------------------------------
 seq 1 1000 | sed 's/^/true #/' | "$QUEUECTL" enqueue --batch --no-sync >"$TEST_DIR/many.out"

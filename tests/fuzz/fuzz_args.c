@@ -209,7 +209,7 @@ enqueue(cJSON *obj, const char *what)
 		CHECK(job_set_time(&job, "created_at", FUZZ_NOW_MS) == 0, "time");
 	CHECK(job_set_time(&job, "updated_at", FUZZ_NOW_MS) == 0, "time");
 	if (cJSON_GetObjectItemCaseSensitive(job.obj, "attempts") == NULL)
-		CHECK(job_set_long(&job, "attempts", 0) == 0, "attempts");
+		CHECK(job_add_int(job.obj, "attempts", 0) == 0, "attempts");
 	text = serialize_dup(&job);
 	CHECK(text != NULL, "job_serialize failed");
 

@@ -735,7 +735,7 @@ static void test_serialize_buffer(void)
 	free(first);
 }
 
-/* job_set_long and json_add_int write an integer as its decimal text,
+/* job_set_long and job_add_int write an integer as its decimal text,
  * which reads back as the same number. */
 static void test_set_long_text(void)
 {
@@ -743,11 +743,11 @@ static void test_set_long_text(void)
 	cJSON *o = cJSON_CreateObject(), *back;
 	char *s;
 
-	if (ok(o != NULL && json_add_int(o, "pgid_start", 9000000000123LL) ==
-	    0 && json_add_int(o, "pid", -1) == 0, "json_add_int")) {
+	if (ok(o != NULL && job_add_int(o, "pgid_start", 9000000000123LL) ==
+	    0 && job_add_int(o, "pid", -1) == 0, "job_add_int")) {
 		s = cJSON_PrintUnformatted(o);
 		is_str(s, "{\"pgid_start\":9000000000123,\"pid\":-1}",
-		    "json_add_int's items printed as decimal text");
+		    "job_add_int's items printed as decimal text");
 		back = s != NULL ? cJSON_Parse(s) : NULL;
 		ok(cJSON_IsNumber(cJSON_GetObjectItem(back, "pgid_start")) &&
 		    cJSON_GetObjectItem(back, "pgid_start")->valuedouble ==
