@@ -122,7 +122,8 @@ pid_t self_pid(void);
  * pool is not ready): libbsd's arc4random makes a getpid(2) system call at
  * every use to notice a fork. The buffer is dropped when self_pid() differs
  * from the process that filled it, so a forked child never repeats its
- * parent's numbers. */
+ * parent's numbers. Not thread-safe, unlike arc4random: only a process's
+ * main thread may call it. */
 uint32_t rand32(void);
 
 #endif
