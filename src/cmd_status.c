@@ -109,6 +109,7 @@ status_text(struct spool *sp, long counts[], struct lease_info *li, int n,
 {
 	int alive = 0, dead = 0;
 	char why[512];
+	const char *fs;
 
 	printf("spool: %s\njobs: ", sp->path);
 	for (int s = 0; s < ST_NSTATES; s++)
@@ -128,12 +129,12 @@ status_text(struct spool *sp, long counts[], struct lease_info *li, int n,
 			    (double)(now_ms() - li[i].job_started_at) / 1000);
 		else
 			printf("idle");
+		fs = li[i].fs[0] != '\0' ? li[i].fs : "?";
 		if (li[i].poll_ms > 0)
-			printf("  (%s: inotify + poll every %g s)\n", li[i].fs,
+			printf("  (%s: inotify + poll every %g s)\n", fs,
 			    li[i].poll_ms / 1000.0);
 		else
-			printf("  (%s: inotify)\n", li[i].fs[0] != '\0' ?
-			    li[i].fs : "?");
+			printf("  (%s: inotify)\n", fs);
 	}
 	if (dead > 0)
 		printf("dead leases: %d (reclaimed by the next worker or "

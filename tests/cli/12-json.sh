@@ -157,4 +157,18 @@ rc_in "64" "worker start --count 0 exits 64"
 runq worker start --count abc
 rc_is 64 "worker start --count abc exits 64"
 
+# --- a live lease whose record names no filesystem, polling: "?" for it -------
+L=$SPOOL/processing/w-nofs
+mkdir "$L"
+printf '{"worker":"w-nofs","host":"h","pid":1,"poll_ms":5000,"job":null}\n' >"$L/lease"
+: >"$L/lock"
+flock "$L/lock" sleep 1000 &
+BG_PIDS+=("$!")
+wait_for 10 "a process holds the fake lease's lock" bash -c "! flock -n '$L/lock' true"
+runq status
+like "$out" "w-nofs  pid 1  idle  \(\?: inotify \+ poll every 5 s\)" "status: a polling lease without fs shows '?' for it"
+kill "$!" 2>/dev/null
+wait "$!" 2>/dev/null
+rm -rf "$L"
+
 done_testing
