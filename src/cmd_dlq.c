@@ -64,8 +64,14 @@ invalid_one(int dirfd, const char *name, void *arg)
 		cJSON_AddStringToObject(o, "file", file);
 		cJSON_AddStringToObject(o, "reason", reason);
 		cJSON_AddItemToArray(ia->arr, o);
-	} else
-		printf("%-28s invalid  %s: %s\n", qid, file, reason);
+	} else {
+		/* the file's name is a drop-in's: any bytes but '/' and NUL */
+		printf("%-28s invalid  ", qid);
+		cli_put_safe(file, 0);
+		fputs(": ", stdout);
+		cli_put_safe(reason, 0);
+		putchar('\n');
+	}
 	return 0;
 }
 
@@ -95,7 +101,8 @@ dlq_list(struct spool *sp, int json)
 		}
 	}
 	ia.arr = arr;
-	spool_each(sp->dir[ST_DEAD], ".invalid", invalid_one, &ia);
+	if (spool_each(sp->dir[ST_DEAD], ".invalid", invalid_one, &ia) == -1)
+		err(EX_IOERR_, "%s/dead", sp->path);
 	if (json)
 		cli_print_json(arr);
 	joblist_free(&jl);
