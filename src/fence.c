@@ -44,17 +44,26 @@ boot_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void fence_now(const char *why);
+
 /* Sleep on timer tfd until boot ms t (absolute); 1 if fence_stop woke us.
- * (A timerfd, not a sleep: fence_stop must be able to end the wait.) */
+ * (A timerfd, not a sleep: fence_stop must be able to end the wait.) A
+ * timer that cannot be armed fences the worker: without it nothing would
+ * ever check the lease again. */
 static int
 sleep_until(int tfd, long long t)
 {
 	struct itimerspec its = { .it_value = { t / 1000, (t % 1000) * 1000000 } };
 	struct pollfd p[2] = { { tfd, POLLIN, 0 }, { fc.stopfd, POLLIN, 0 } };
+	char why[128];
 	uint64_t n;
 
-	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
-		return 1;
+	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) == -1) {
+		snprintf(why, sizeof why, "cannot arm the lease check's timer: "
+		    "%s", strerror(errno));
+		fence_now(why);
+		return 1;       /* fencing is stopped */
+	}
 	while (poll(p, 2, -1) == -1 && errno == EINTR)
 		;
 	if (p[1].revents != 0)

@@ -394,6 +394,21 @@ wait_for 30 "fault lifted: w6 ends in done/" in_state w6 'done'
 is "$(cat "$TEST_DIR/w6.ran" 2>&1)" ran "... having run once"
 jq_ok "... attempts 1" "$SPOOL/done/w6.json" '.attempts == 1 and .exit_code == 0'
 
+# 5c. the lease check's timer cannot be armed (EINVAL): nothing would ever
+#    check the lease again, so the worker fences itself (status 3), saying why.
+new_spool spool-timer
+rm -f "$FLOG"
+fault_on timer:EINVAL
+"$QUEUECTL" worker run </dev/null >"$TEST_DIR/timer.log" 2>&1 &
+tw=$!
+BG_PIDS+=("$tw")
+fault_off
+wait_for 30 "a worker whose lease timer cannot be armed exits" dead_pid "$tw"
+wait "$tw"
+is "$?" 3 "... with the fence's status, 3"
+check "... the fault was hit" fault_hits timerfd_settime
+like "$(cat "$TEST_DIR/timer.log")" "fenced: cannot arm the lease check's timer: Invalid argument" "... and says why"
+
 # 6. writes to tmp/ fail (ENOSPC): the attempt cannot be marked started, and
 #    the job cannot be put back either (its old contents go through tmp/);
 #    the worker keeps it until it can.

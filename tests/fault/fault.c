@@ -19,6 +19,8 @@
  *                                  mkdir   mkdir, mkdirat, only when the
  *                                          directory does not exist yet
  *                                          (the kernel says EEXIST first)
+ *                                  timer   timerfd_settime (its "path" is
+ *                                          "timerfd")
  *                                ERRNO is ENOSPC, EIO, EMFILE, EDQUOT (or
  *                                ENFILE, EACCES, EROFS, EINTR, EINVAL, or a number).
  *   QUEUECTL_FAULT_PATH=SUBSTR   only calls whose path contains SUBSTR: the
@@ -51,10 +53,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum { F_WRITE = 1, F_FSYNC = 2, F_RENAME = 4, F_OPEN = 8, F_MKDIR = 16 };
+enum { F_WRITE = 1, F_FSYNC = 2, F_RENAME = 4, F_OPEN = 8, F_MKDIR = 16,
+    F_TIMER = 32 };
 
 static const struct {
 	const char *name;
@@ -63,7 +67,7 @@ static const struct {
 	{ "write", F_WRITE }, { "fsync", F_FSYNC }, { "fdatasync", F_FSYNC },
 	{ "rename", F_RENAME }, { "renameat", F_RENAME },
 	{ "renameat2", F_RENAME }, { "open", F_OPEN }, { "openat", F_OPEN },
-	{ "mkdir", F_MKDIR }, { "mkdirat", F_MKDIR },
+	{ "mkdir", F_MKDIR }, { "mkdirat", F_MKDIR }, { "timer", F_TIMER },
 };
 
 static const struct {
@@ -450,4 +454,15 @@ mkdirat(int dirfd, const char *path, mode_t mode)
 	if (mkdir_fault("mkdirat", dirfd, path))
 		return -1;
 	return real_mkdirat(dirfd, path, mode);
+}
+
+int
+timerfd_settime(int fd, int flags, const struct itimerspec *new,
+    struct itimerspec *old)
+{
+	REAL(timerfd_settime);
+	if (armed(F_TIMER) && inject(F_TIMER, "timerfd_settime", "timerfd",
+	    NULL))
+		return -1;
+	return real_timerfd_settime(fd, flags, new, old);
 }
