@@ -932,6 +932,8 @@ child_main(void *arg)
 	    dup2(null, 0) == -1 || dup2(c->out, 1) == -1 ||
 	    dup2(c->err, 2) == -1 || (c->go != 3 && dup2(c->go, 3) == -1) ||
 	    dup2(c->run, LEASE_RUN_FD) == -1 ||
+	    /* dup2(63, 63) keeps the close-on-exec flag */
+	    (c->run == LEASE_RUN_FD && fcntl(LEASE_RUN_FD, F_SETFD, 0) == -1) ||
 	    close_range(4, LEASE_RUN_FD - 1, 0) == -1)
 		_exit(127);
 	closefrom(LEASE_RUN_FD + 1);
