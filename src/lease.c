@@ -205,23 +205,6 @@ out:
 	return r;
 }
 
-/*
- * Rename the lease built in tmp/ into processing/ without replacing one:
- * renameat2(RENAME_NOREPLACE), or where the filesystem lacks it (FUSE
- * filesystems such as GlusterFS's answer EINVAL) a plain renameat, which
- * cannot replace a lease either: a directory replaces only an empty one,
- * and a lease never is (a leftover empty directory holds nothing to lose).
- */
-static int
-lease_publish(struct spool *sp, const char *tmpname, const char *id)
-{
-	if (renameat2(sp->tmp, tmpname, sp->dir[ST_PROCESSING], id,
-	    RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	return renameat(sp->tmp, tmpname, sp->dir[ST_PROCESSING], id);
-}
 
 /* Build the lease in tmp/ with its lock held, then rename it into place. */
 static int
@@ -246,7 +229,8 @@ lease_build(struct spool *sp, struct lease *l)
 	if (lease_record(l, NULL, 0, 0, 0, 0) == -1)
 		goto fail;
 	CRASH_POINT("lease.before_rename");
-	if (lease_publish(sp, tmpname, l->id) == -1)
+	if (spool_rename_noreplace(sp->tmp, tmpname, sp->dir[ST_PROCESSING],
+	    l->id) == -1)
 		goto fail;
 	CRASH_POINT("lease.after_rename");
 	if (spool_sync(sp))

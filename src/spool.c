@@ -336,9 +336,6 @@ spool_write_tmp(struct spool *sp, const char *buf, size_t len, char *name,
 	return write_tmp(sp, buf, len, name, n, spool_sync(sp));
 }
 
-static int rename_noreplace(int fromfd, const char *from, int tofd,
-    const char *to);
-
 /*
  * Put tmp/from in place of dirfd/to without fsync: renameat2
  * (RENAME_EXCHANGE), then unlink the old file, now tmp/from. ext4 flushes a
@@ -378,7 +375,7 @@ place(struct spool *sp, int dirfd, const char *name, const char *buf,
 	if (spool_write_tmp(sp, buf, len, tmp, sizeof tmp) == -1)
 		return -1;
 	CRASH_POINT("replace.before_rename");
-	r = noreplace ? rename_noreplace(sp->tmp, tmp, dirfd, name) :
+	r = noreplace ? spool_rename_noreplace(sp->tmp, tmp, dirfd, name) :
 	    spool_sync(sp) ? renameat(sp->tmp, tmp, dirfd, name) :
 	    replace_nosync(sp, tmp, dirfd, name);
 	if (r == -1) {
@@ -487,11 +484,8 @@ rename_dir(int fromfd, const char *from, int tofd, const char *to)
 	return renameat(fromfd, from, tofd, to);
 }
 
-/* rename without replacing; falls back to link+unlink where the
- * filesystem lacks RENAME_NOREPLACE (FUSE: EINVAL), and for a directory
- * to rename_dir. */
-static int
-rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
+int
+spool_rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
 {
 	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
 		return 0;
@@ -559,7 +553,7 @@ move_job(struct spool *sp, int fromfd, int tofd, const char *id,
 			goto undo;
 	}
 	CRASH_POINT("move.after_link");
-	r = noreplace ? rename_noreplace(fromfd, json, tofd, json) :
+	r = noreplace ? spool_rename_noreplace(fromfd, json, tofd, json) :
 	    renameat(fromfd, json, tofd, json);
 	if (r == -1)
 		goto undo;
@@ -782,7 +776,7 @@ quarantine_logs(struct spool *sp, int fromfd, const char *name,
 	for (int i = 0; i < 2; i++) {
 		snprintf(from, sizeof from, "%s%s", id, log_suffixes[i]);
 		snprintf(to, sizeof to, "%s%s", qid, log_suffixes[i]);
-		rename_noreplace(fromfd, from, sp->dir[ST_DEAD], to);
+		spool_rename_noreplace(fromfd, from, sp->dir[ST_DEAD], to);
 	}
 }
 
@@ -803,7 +797,7 @@ spool_quarantine(struct spool *sp, int fromfd, const char *name,
 		quarantine_id(sp, tries == 0 ? hint : NULL, qid);
 		snprintf(inval, sizeof inval, "%s.invalid", qid);
 		snprintf(rsn, sizeof rsn, "%s.reason", qid);
-		if (rename_noreplace(fromfd, name, sp->dir[ST_DEAD], inval) == 0)
+		if (spool_rename_noreplace(fromfd, name, sp->dir[ST_DEAD], inval) == 0)
 			break;
 		if (errno != EEXIST || tries > 4)
 			return -1;
@@ -1049,7 +1043,7 @@ enqueue_commit(struct spool *sp, struct job *job, const char *tmp,
 		return 2;
 	}
 	CRASH_POINT("enqueue.before_rename");
-	if (rename_noreplace(sp->tmp, tmp, sp->dir[job->state], json) == -1)
+	if (spool_rename_noreplace(sp->tmp, tmp, sp->dir[job->state], json) == -1)
 		goto fail;
 	CRASH_POINT("enqueue.after_rename");
 	return 0;

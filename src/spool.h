@@ -237,6 +237,16 @@ int spool_group_add(struct spool *sp, struct spool_group *g, struct job *job,
 int spool_group_end(struct spool *sp, struct spool_group *g);
 
 /*
+ * Rename fromfd/from to tofd/to unless to exists (EEXIST then):
+ * renameat2(RENAME_NOREPLACE), or where the filesystem refuses that flag
+ * (FUSE, old NFS: EINVAL), a link and an unlink for a file, and for a
+ * directory (which cannot be linked) a plain rename once to is found free.
+ * 0, or -1 with errno set.
+ */
+int spool_rename_noreplace(int fromfd, const char *from, int tofd,
+    const char *to);
+
+/*
  * Open the lock file dirfd/name for flock(2): read-write (NFS wants it for
  * an exclusive lock), never following a symlink, never blocking on a FIFO,
  * created 0600 when create is set. EINVAL if it is not a regular file.

@@ -321,6 +321,17 @@ jq_ok "... both counted once" "$SPOOL/done/w1e.json" '.attempts == 1'
 wait_for 10 "nothing is left in tmp/" dirs_empty "$SPOOL/tmp"
 check_not "the worker logged no failure for them" log_has "w1[de]: cannot"
 
+# 1f. a filesystem without RENAME_NOREPLACE (FUSE: EINVAL): the worker's
+#     lease, a directory, is renamed into processing/ all the same (a plain
+#     rename once its name is found free).
+new_spool spool-w1f
+rm -f "$FLOG"
+faulty_worker rename:EINVAL QUEUECTL_FAULT_PATH="$SPOOL/tmp/lease." QUEUECTL_FAULT_COUNT=1
+check "the lease's RENAME_NOREPLACE was refused" fault_hits "tmp/lease\."
+runq enqueue --id w1f true
+wait_for 30 "the worker runs a job from its lease" in_state w1f done
+check "... and tmp/ holds no half-built lease" dirs_empty "$SPOOL/tmp"
+
 # 2. fsync of the result file fails (EIO) 3 times, then works: the result was
 #    not even written, the worker keeps it in memory.
 new_spool spool-w2
