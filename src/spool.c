@@ -1054,23 +1054,40 @@ fail:
 	return -1;
 }
 
-int
-spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
+/*
+ * Write job to tmp/ (fsync'ed if dosync) and commit it (enqueue_commit),
+ * taking SPOOL/lock into *lockfd first if the job needs its look-ups and
+ * *lockfd is -1; the caller closes it. enqueue_commit's return (0, 2, -1);
+ * nothing is left in tmp/.
+ */
+static int
+enqueue_one(struct spool *sp, struct job *job, struct spool_loc *loc,
+    int dosync, int *lockfd)
 {
 	char tmp[128];
-	int lockfd = -1, saved, fresh, r;
+	int fresh, saved;
 
 	memset(loc, 0, sizeof *loc);
 	loc->dirfd = -1;
-	if ((fresh = enqueue_write(sp, job, tmp, spool_sync(sp))) == -1)
+	if ((fresh = enqueue_write(sp, job, tmp, dosync)) == -1)
 		return -1;
-	if (enqueue_locks(job, fresh) && (lockfd = spool_lock(sp)) == -1) {
+	/* the lock guards the look-ups of enqueue_locks only */
+	if (*lockfd == -1 && enqueue_locks(job, fresh) &&
+	    (*lockfd = spool_lock(sp)) == -1) {
 		saved = errno;
 		unlinkat(sp->tmp, tmp, 0);
 		errno = saved;
 		return -1;
 	}
-	r = enqueue_commit(sp, job, tmp, fresh, loc);
+	return enqueue_commit(sp, job, tmp, fresh, loc);
+}
+
+int
+spool_enqueue(struct spool *sp, struct job *job, struct spool_loc *loc)
+{
+	int lockfd = -1, saved, r;
+
+	r = enqueue_one(sp, job, loc, spool_sync(sp), &lockfd);
 	saved = errno;
 	if (lockfd != -1)
 		close(lockfd);
@@ -1096,23 +1113,9 @@ int
 spool_group_add(struct spool *sp, struct spool_group *g, struct job *job,
     struct spool_loc *loc)
 {
-	char tmp[128];
-	int fresh, r, saved;
+	int r = enqueue_one(sp, job, loc, 0, &g->lockfd);
 
-	memset(loc, 0, sizeof *loc);
-	loc->dirfd = -1;
-	if ((fresh = enqueue_write(sp, job, tmp, 0)) == -1)
-		return -1;
-	/* the lock guards the look-ups of enqueue_locks only */
-	if (g->lockfd == -1 && enqueue_locks(job, fresh) &&
-	    (g->lockfd = spool_lock(sp)) == -1) {
-		saved = errno;
-		unlinkat(sp->tmp, tmp, 0);
-		errno = saved;
-		return -1;
-	}
-	/* enqueue_commit removes tmp unless it renamed it */
-	if ((r = enqueue_commit(sp, job, tmp, fresh, loc)) == 0)
+	if (r == 0)
 		g->n++;
 	return r;
 }
