@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fence.h"
+#include "util.h"
 
 static struct {
 	pthread_mutex_t mu;       /* pgid, stopped; held by a fence to its end */
@@ -38,10 +39,7 @@ static struct {
 static long long
 boot_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return boot_ns() / 1000000;
 }
 
 static void fence_now(const char *why);
