@@ -326,10 +326,9 @@ consider(struct worker *w, int dir, const char *name, int complete)
 			wlog(w, "%s: cannot look at its dependencies: %s", name,
 			    strerror(errno));
 	}
-	/* kept with the text read_keys kept, for take() */
-	if (job.obj != NULL && w->kept.t.text != NULL &&
-	    w->kept.job.obj == NULL && w->kept.dir == dir &&
-	    strcmp(w->kept.name, name) == 0)
+	/* a parsed job comes from read_job, which kept its file's text
+	 * unless the file changed while read: kept with it, for take() */
+	if (job.obj != NULL && w->kept.t.text != NULL)
 		w->kept.job = job;
 	else
 		job_free(&job);
@@ -995,6 +994,15 @@ open_logs(struct worker *w, struct attempt *a)
 	return 0;
 }
 
+/* The lease record names the running attempt a (its process group and
+ * that group's leader's start time). 0, or -1 with errno set. */
+static int
+record_running(struct worker *w, const struct attempt *a)
+{
+	return lease_record(&w->lease, a->job.id, a->job.attempts, a->pid,
+	    a->pgid_start, a->start_ms);
+}
+
 /* Start the attempt's process. 0, or -1 with errno set. */
 static int
 spawn(struct worker *w, struct attempt *a)
@@ -1028,8 +1036,7 @@ spawn(struct worker *w, struct attempt *a)
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	/* the logs while the child sets itself up (another CPU, if free) */
-	if (open_logs(w, a) == -1 || lease_record(&w->lease, a->job.id,
-	    a->job.attempts, pid, a->pgid_start, a->start_ms) == -1) {
+	if (open_logs(w, a) == -1 || record_running(w, a) == -1) {
 		saved = errno;
 		close(go[1]);        /* the child sees EOF and exits 127 */
 		fence_job(0);
@@ -1356,8 +1363,7 @@ mark_started(struct worker *w, struct attempt *a)
 	wlog(w, "%s: start time %llu computed at the clone, %llu in /proc: "
 	    "lease record mended", a->id, a->pgid_start, start);
 	a->pgid_start = start;
-	if (lease_record(&w->lease, a->job.id, a->job.attempts, a->pid, start,
-	    a->start_ms) == -1)
+	if (record_running(w, a) == -1)
 		wlog(w, "cannot update the lease record: %s", strerror(errno));
 }
 
