@@ -192,7 +192,7 @@ cli_put_safe(const char *s, int width)
 	int n = 0;
 
 	for (; *s != '\0'; s++, n++)
-		putchar((unsigned char)*s < 0x20 ? '?' : *s);
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 	for (; n < width; n++)
 		putchar(' ');
 }

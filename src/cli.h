@@ -64,8 +64,8 @@ int cli_no_args(const struct cmd *c, int argc, char **argv);
  * upper bound), or exit 64 saying the range. */
 long cli_int_opt(const char *name, const char *s, long lo, long hi);
 
-/* Print s to stdout with each control character as '?' (one line stays
- * one line), padded with spaces to width bytes. */
+/* Print s to stdout with each control character (below 0x20, and DEL)
+ * as '?' (one line stays one line), padded with spaces to width bytes. */
 void cli_put_safe(const char *s, int width);
 
 /* Print a cJSON document (and a newline) to stdout; frees it. */

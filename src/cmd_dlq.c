@@ -66,7 +66,8 @@ invalid_one(int dirfd, const char *name, void *arg)
 		cJSON_AddItemToArray(ia->arr, o);
 	} else {
 		/* the file's name is a drop-in's: any bytes but '/' and NUL */
-		printf("%-28s invalid  ", qid);
+		cli_put_safe(qid, 28);
+		fputs(" invalid  ", stdout);
 		cli_put_safe(file, 0);
 		fputs(": ", stdout);
 		cli_put_safe(reason, 0);

@@ -102,13 +102,13 @@ check "... its reason is one line, the key shown escaped" \
 # a drop-in whose name holds a terminal escape is quarantined; dlq list
 # shows its name with the control bytes replaced
 printf '{"command":"true"}' >"$SPOOL/tmp/esc"
-mv "$SPOOL/tmp/esc" "$SPOOL/pending/$(printf 'evil\033]0;pwned\007').json"
+mv "$SPOOL/tmp/esc" "$SPOOL/pending/$(printf 'evil\033]0;pwned\007\177').json"
 wait_for 20 "a file whose name holds an escape is quarantined" \
 	bash -c "grep -lq 'pwned' '$SPOOL'/dead/*.reason"
 runq dlq list
 rc_is 0 "dlq list"
-like "$out" "invalid  evil\?\]0;pwned\?\.json" "... lists it with '?' for the control bytes"
-check "... and prints no control byte" bash -c "! printf '%s' \"\$1\" | grep -q \"\$(printf '[\033\007]')\"" _ "$out"
+like "$out" "invalid  evil\?\]0;pwned\?\?\.json" "... lists it with '?' for the control bytes (DEL too)"
+check "... and prints no control byte" bash -c "! printf '%s' \"\$1\" | grep -q \"\$(printf '[\033\007\177]')\"" _ "$out"
 printf 'sync = 0\0\nmax_retries = 9\n' >>"$SPOOL/config"
 runq config get max_retries
 like "$err" "NUL byte" "a config file with a NUL byte is refused (warned) ..."
