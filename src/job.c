@@ -624,6 +624,11 @@ job_serialize(const struct job *job, size_t *len)
 	char *nbuf;
 	size_t n;
 
+	if (cap > JOB_SERIALIZE_KEEP) {  /* a large job's: not kept for good */
+		free(buf);
+		buf = NULL;
+		cap = 0;
+	}
 	/* cJSON_PrintPreallocated wants 5 bytes more than it writes; one more
 	 * is for the newline */
 	while (buf == NULL ||

@@ -129,10 +129,13 @@ int job_set_string(struct job *job, const char *key, const char *s); /* NULL: nu
 /*
  * Serialize the job for its file: formatted JSON and a final newline, NUL-
  * terminated, its length (without the NUL) in *len. The text is in a buffer
- * of the calling thread, kept from call to call (no allocation per job) and
- * valid until its next call. NULL with ENOMEM, or EFBIG past
- * JOB_SERIALIZE_MAX bytes.
+ * of the calling thread, valid until its next call, and kept from call to
+ * call (no allocation per job) while it is at most JOB_SERIALIZE_KEEP bytes:
+ * one grown for a larger job is freed at the next call, so that a worker
+ * does not keep a large job's size for good. NULL with ENOMEM, or EFBIG
+ * past JOB_SERIALIZE_MAX bytes.
  */
+#define JOB_SERIALIZE_KEEP (64 << 10)
 #define JOB_SERIALIZE_MAX (64 << 20)
 const char *job_serialize(const struct job *job, size_t *len);
 

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -699,12 +700,13 @@ static void test_hostile(void)
 	job_free(&j);
 }
 
-/* job_serialize reuses one buffer: it grows for a large job, and a small
- * job after it is whole and alone in it. */
+/* job_serialize reuses one buffer: it grows for a large job, is freed at
+ * the call after it, and a small job after it is whole and alone in it. */
 static void test_serialize_buffer(void)
 {
 	size_t big = 200000, len;
 	char *json = malloc(big + 32), *first;
+	struct mallinfo2 m1, m2;
 	const char *t;
 	struct job j;
 
@@ -723,7 +725,13 @@ static void test_serialize_buffer(void)
 	free(json);
 	if (!ok(parse(&j, "{\"command\":\"a\"}", "s1") == 0, "small job"))
 		return;
+	m1 = mallinfo2();
 	first = serialize_dup(&j);
+	m2 = mallinfo2();
+	ok(m1.uordblks + m1.hblkhd >= m2.uordblks + m2.hblkhd + big,
+	    "the large job's buffer is freed at the next call (%zu bytes in use "
+	    "before, %zu after)", m1.uordblks + m1.hblkhd,
+	    m2.uordblks + m2.hblkhd);
 	job_free(&j);
 	if (!ok(parse(&j, "{\"command\":\"b\"}", "s2") == 0, "small job"))
 		return;
