@@ -25,6 +25,17 @@ crash_point(const char *name)
 	if (++hits == nth)
 		kill(getpid(), SIGKILL);
 }
+
+long
+test_skew(const char *name)
+{
+	const char *want = getenv("QUEUECTL_TEST_SKEW");
+	size_t n = strlen(name);
+
+	if (want == NULL || strncmp(want, name, n) != 0 || want[n] != ':')
+		return 0;
+	return strtol(want + n + 1, NULL, 10);
+}
 #else
 /* An empty translation unit is not ISO C. */
 typedef int crash_points_disabled;

@@ -18,4 +18,17 @@ void crash_point(const char *name);
 #define CRASH_POINT(name) ((void)0)
 #endif
 
+/*
+ * TEST_SKEW("name"): in a test build, N when QUEUECTL_TEST_SKEW is
+ * "name:N", else 0; 0 in a normal build. It puts a wrong value where the
+ * code computes one that it checks later, so that a test can make the
+ * check's mending branch run.
+ */
+#ifdef QUEUECTL_CRASH_POINTS
+long test_skew(const char *name);
+#define TEST_SKEW(name) test_skew(name)
+#else
+#define TEST_SKEW(name) 0L
+#endif
+
 #endif

@@ -1024,6 +1024,7 @@ spawn(struct worker *w, struct attempt *a)
 		goto fail;
 	if ((a->pgid_start = start_time_within(before, boot_ns(), hz)) == 0)
 		a->pgid_start = proc_start_time(pid);
+	a->pgid_start += (unsigned long long)TEST_SKEW("pgid_start");
 	close(out[1]);
 	close(err[1]);
 	close(go[0]);
