@@ -600,3 +600,27 @@ if [ ! -x "$QUEUECTL" ]; then
 	echo "1..1"
 	exit 1
 fi
+
+# test_build: set CQ to the build with crash points and test hooks (the
+# ASan pass's binary has them too; else $CRASH_QUEUECTL, which make check
+# builds as build/test/queuectl), or skip the whole test file.
+test_build() {
+	case $QUEUECTL in *asan*) CQ=$QUEUECTL ;; *) CQ=${CRASH_QUEUECTL:-} ;; esac
+	case $CQ in /*) ;; ?*) CQ=$TOP/$CQ ;; esac
+	if [ -z "$CQ" ] || [ ! -x "$CQ" ]; then
+		skip "no test build (set CRASH_QUEUECTL)"
+		done_testing
+	fi
+}
+
+# check_lease_start WHAT: the lease record (of the only lease) names the
+# job's process group, and its leader's start time as /proc/PID/stat gives
+# it (WHAT completes that check's description).
+check_lease_start() {
+	local rec pg
+	rec=$(find "$SPOOL/processing" -name lease | head -1)
+	pg=$(jq -r .pgid "$rec" 2>/dev/null)
+	check "the lease record names the job's process group" test "${pg:-0}" -gt 1
+	is "$(jq -r .pgid_start "$rec" 2>/dev/null)" \
+		"$(sed 's/.*) //' "/proc/$pg/stat" 2>/dev/null | cut -d' ' -f20)" "$1"
+}

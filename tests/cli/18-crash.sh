@@ -7,13 +7,7 @@
 # points ($CRASH_QUEUECTL, built by make check as build/test/queuectl).
 . "$(dirname "$0")/../lib.sh"
 
-# The ASan pass runs the sanitizer build, which has the crash points too.
-case $QUEUECTL in *asan*) CQ=$QUEUECTL ;; *) CQ=${CRASH_QUEUECTL:-} ;; esac
-case $CQ in /*) ;; ?*) CQ=$TOP/$CQ ;; esac
-if [ -z "$CQ" ] || [ ! -x "$CQ" ]; then
-	skip "no crash-point build (set CRASH_QUEUECTL)"
-	done_testing
-fi
+test_build
 
 # where ID DIR: the places a job's json is in (one line each).
 where() {

@@ -21,12 +21,7 @@ wait_for 30 "its file in the lease says attempts 1, processing" marked \
 	'.attempts == 1 and .state == "processing" and .started_at != null and .worker != null'
 # The record's start time of the job's leader, computed at the clone from
 # CLOCK_BOOTTIME (or read from /proc near a tick's edge), is /proc's.
-rec=$(find "$SPOOL/processing" -name lease | head -1)
-pg=$(jq -r .pgid "$rec" 2>/dev/null)
-check "the lease record names the job's process group" test "${pg:-0}" -gt 1
-is "$(jq -r .pgid_start "$rec" 2>/dev/null)" \
-	"$(sed 's/.*) //' "/proc/$pg/stat" 2>/dev/null | cut -d' ' -f20)" \
-	"... and its leader's start time as /proc/PID/stat gives it"
+check_lease_start "... and its leader's start time as /proc/PID/stat gives it"
 touch "$TEST_DIR/go"
 wait_for 30 "then it is done" exists "$SPOOL/done/long.json"
 jq_ok "counted once" "$SPOOL/done/long.json" '.attempts == 1 and .state == "done"'
