@@ -46,8 +46,8 @@ static void fence_now(const char *why);
 
 /* Sleep on timer tfd until boot ms t (absolute); 1 if fence_stop woke us.
  * (A timerfd, not a sleep: fence_stop must be able to end the wait.) A
- * timer that cannot be armed fences the worker: without it nothing would
- * ever check the lease again. */
+ * timer that cannot be armed or read fences the worker: without it nothing
+ * would ever check the lease again. */
 static int
 sleep_until(int tfd, long long t)
 {
@@ -66,8 +66,13 @@ sleep_until(int tfd, long long t)
 		;
 	if (p[1].revents != 0)
 		return 1;
-	return read(tfd, &n, sizeof n) == -1 && errno != EAGAIN &&
-	    errno != EINTR;
+	if (read(tfd, &n, sizeof n) == -1 && errno != EAGAIN && errno != EINTR) {
+		snprintf(why, sizeof why, "cannot read the lease check's timer: "
+		    "%s", strerror(errno));
+		fence_now(why);
+		return 1;
+	}
+	return 0;
 }
 
 /* Kill the job's group and end the process through fc.fenced; nothing

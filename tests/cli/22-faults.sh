@@ -420,6 +420,20 @@ is "$?" 3 "... with the fence's status, 3"
 check "... the fault was hit" fault_hits timerfd_settime
 like "$(cat "$TEST_DIR/timer.log")" "fenced: cannot arm the lease check's timer: Invalid argument" "... and says why"
 
+# 5d. reading that timer fails (EIO): the same.
+new_spool spool-timerread
+q config set lease_check 0.2 >/dev/null
+rm -f "$FLOG"
+fault_on timerread:EIO
+"$QUEUECTL" worker run </dev/null >"$TEST_DIR/timerread.log" 2>&1 &
+tw=$!
+BG_PIDS+=("$tw")
+fault_off
+wait_for 30 "a worker that cannot read its lease timer exits" dead_pid "$tw"
+wait "$tw"
+is "$?" 3 "... with the fence's status, 3"
+like "$(cat "$TEST_DIR/timerread.log")" "fenced: cannot read the lease check's timer: Input/output error" "... and says why"
+
 # 6. writes to tmp/ fail (ENOSPC): the attempt cannot be marked started, and
 #    the job cannot be put back either (its old contents go through tmp/);
 #    the worker keeps it until it can.

@@ -21,6 +21,8 @@
  *                                          (the kernel says EEXIST first)
  *                                  timer   timerfd_settime (its "path" is
  *                                          "timerfd")
+ *                                  timerread  read(2) of a timerfd (its
+ *                                          path: anon_inode:[timerfd])
  *                                ERRNO is ENOSPC, EIO, EMFILE, EDQUOT (or
  *                                ENFILE, EACCES, EROFS, EINTR, EINVAL, or a number).
  *   QUEUECTL_FAULT_PATH=SUBSTR   only calls whose path contains SUBSTR: the
@@ -58,7 +60,7 @@
 #include <unistd.h>
 
 enum { F_WRITE = 1, F_FSYNC = 2, F_RENAME = 4, F_OPEN = 8, F_MKDIR = 16,
-    F_TIMER = 32 };
+    F_TIMER = 32, F_TIMERREAD = 64 };
 
 static const struct {
 	const char *name;
@@ -68,6 +70,7 @@ static const struct {
 	{ "rename", F_RENAME }, { "renameat", F_RENAME },
 	{ "renameat2", F_RENAME }, { "open", F_OPEN }, { "openat", F_OPEN },
 	{ "mkdir", F_MKDIR }, { "mkdirat", F_MKDIR }, { "timer", F_TIMER },
+	{ "timerread", F_TIMERREAD },
 };
 
 static const struct {
@@ -465,4 +468,16 @@ timerfd_settime(int fd, int flags, const struct itimerspec *new,
 	    NULL))
 		return -1;
 	return real_timerfd_settime(fd, flags, new, old);
+}
+
+ssize_t
+read(int fd, void *buf, size_t len)
+{
+	char p[PATH_MAX];
+
+	REAL(read);
+	if (armed(F_TIMERREAD) && strstr(fd_path(fd, p), "[timerfd]") != NULL &&
+	    inject(F_TIMERREAD, "read", p, NULL))
+		return -1;
+	return real_read(fd, buf, len);
 }
