@@ -405,34 +405,33 @@ wait_for 30 "fault lifted: w6 ends in done/" in_state w6 'done'
 is "$(cat "$TEST_DIR/w6.ran" 2>&1)" ran "... having run once"
 jq_ok "... attempts 1" "$SPOOL/done/w6.json" '.attempts == 1 and .exit_code == 0'
 
-# 5c. the lease check's timer cannot be armed (EINVAL): nothing would ever
-#    check the lease again, so the worker fences itself (status 3), saying why.
-new_spool spool-timer
-rm -f "$FLOG"
-fault_on timer:EINVAL
-"$QUEUECTL" worker run </dev/null >"$TEST_DIR/timer.log" 2>&1 &
-tw=$!
-BG_PIDS+=("$tw")
-fault_off
-wait_for 30 "a worker whose lease timer cannot be armed exits" dead_pid "$tw"
-wait "$tw"
-is "$?" 3 "... with the fence's status, 3"
-check "... the fault was hit" fault_hits timerfd_settime
-like "$(cat "$TEST_DIR/timer.log")" "fenced: cannot arm the lease check's timer: Invalid argument" "... and says why"
+# timer_fences SPEC WHAT REASON: a worker started with the shim armed as SPEC
+# fences itself (status 3), its log saying "fenced: REASON"; the lease
+# check's timer is what fails, and nothing would ever check the lease again.
+timer_fences() {
+	local tw
+	rm -f "$FLOG"
+	fault_on "$1"
+	"$QUEUECTL" worker run </dev/null >"$TEST_DIR/$1.log" 2>&1 &
+	tw=$!
+	BG_PIDS+=("$tw")
+	fault_off
+	wait_for 30 "a worker whose lease timer $2 exits" dead_pid "$tw"
+	wait "$tw"
+	is "$?" 3 "... with the fence's status, 3"
+	check "... the fault was hit" test -s "$FLOG"
+	like "$(cat "$TEST_DIR/$1.log")" "fenced: $3" "... and says why"
+}
 
-# 5d. reading that timer fails (EIO): the same.
+# 5c. the lease check's timer cannot be armed (EINVAL).
+new_spool spool-timer
+timer_fences timer:EINVAL "cannot be armed" \
+	"cannot arm the lease check's timer: Invalid argument"
+# 5d. reading that timer fails (EIO).
 new_spool spool-timerread
 q config set lease_check 0.2 >/dev/null
-rm -f "$FLOG"
-fault_on timerread:EIO
-"$QUEUECTL" worker run </dev/null >"$TEST_DIR/timerread.log" 2>&1 &
-tw=$!
-BG_PIDS+=("$tw")
-fault_off
-wait_for 30 "a worker that cannot read its lease timer exits" dead_pid "$tw"
-wait "$tw"
-is "$?" 3 "... with the fence's status, 3"
-like "$(cat "$TEST_DIR/timerread.log")" "fenced: cannot read the lease check's timer: Input/output error" "... and says why"
+timer_fences timerread:EIO "cannot be read" \
+	"cannot read the lease check's timer: Input/output error"
 
 # 6. writes to tmp/ fail (ENOSPC): the attempt cannot be marked started, and
 #    the job cannot be put back either (its old contents go through tmp/);
