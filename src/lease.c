@@ -245,9 +245,7 @@ fail:
 	if (l->recfd != -1)
 		close(l->recfd);
 	if (fd != -1) {
-		unlinkat(fd, "lease", 0);
-		unlinkat(fd, "lock", 0);
-		unlinkat(fd, "run", 0);
+		lease_unlink_files(fd);
 		close(fd);
 	}
 	unlinkat(sp->tmp, tmpname, AT_REMOVEDIR);
@@ -264,6 +262,7 @@ lease_create(struct spool *sp, struct lease *l, const char *fs,
 
 	memset(l, 0, sizeof *l);
 	l->dirfd = l->lockfd = l->recfd = l->runfd = -1;
+	l->spare[0] = l->spare[1] = -1;
 	l->fs = fs;
 	l->poll_ms = poll_ms;
 	l->fence_ms = fence_ms;
@@ -292,13 +291,54 @@ lease_confirm(struct spool *sp, const struct lease *l)
 	return same_entry(l->lockfd, l->dirfd, "lock");
 }
 
+/* A lease's own files; the last two are its spare logs (stdout, stderr),
+ * named so that they are neither jobs nor logs (drop_leftover). */
+static const char *const lease_files[] = { "lease", "run", "lock",
+    ".stdout-spare", ".stderr-spare" };
+static const char *const *const spare_name = lease_files + 3;
+
+void
+lease_spares_fill(struct lease *l)
+{
+	for (int i = 0; i < 2; i++)
+		if (l->spare[i] == -1)
+			l->spare[i] = openat(l->dirfd, spare_name[i], O_WRONLY |
+			    O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+}
+
+int
+lease_log_open(struct lease *l, int i, const char *name)
+{
+	int fd = l->spare[i];
+
+	if (fd != -1) {
+		if (spool_rename_noreplace(l->dirfd, spare_name[i], l->dirfd,
+		    name) == 0) {
+			l->spare[i] = -1;
+			return fd;
+		}
+		if (errno != EEXIST) {       /* gone, or unusable: make another */
+			close(fd);
+			l->spare[i] = -1;
+		}
+	}
+	return openat(l->dirfd, name, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+void
+lease_unlink_files(int dirfd)
+{
+	for (size_t i = 0; i < sizeof lease_files / sizeof lease_files[0]; i++)
+		unlinkat(dirfd, lease_files[i], 0);
+}
+
 /* Remove the lease's own files and directory (lock held by the caller). */
 static int
 lease_remove(struct spool *sp, int dirfd, const char *name)
 {
-	unlinkat(dirfd, "lease", 0);
-	unlinkat(dirfd, "run", 0);
-	unlinkat(dirfd, "lock", 0);
+	lease_unlink_files(dirfd);
 	if (unlinkat(sp->dir[ST_PROCESSING], name, AT_REMOVEDIR) == -1 &&
 	    errno != ENOENT)
 		return -1;
@@ -318,7 +358,10 @@ lease_release(struct spool *sp, struct lease *l)
 		close(l->recfd);
 	if (l->runfd != -1)
 		close(l->runfd);
-	l->runfd = -1;
+	for (int i = 0; i < 2; i++)
+		if (l->spare[i] != -1)
+			close(l->spare[i]);
+	l->runfd = l->spare[0] = l->spare[1] = -1;
 	r = lease_remove(sp, l->dirfd, l->id);
 	close(l->dirfd);
 	l->dirfd = l->recfd = -1;

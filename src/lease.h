@@ -23,6 +23,7 @@ struct lease {
 	int lockfd;
 	int runfd;                    /* <lease>/run, locked; the jobs inherit it */
 	int recfd;                    /* the record, rewritten in place */
+	int spare[2];                 /* the spare logs (lease_log_open), -1 */
 	int64_t started_at;
 	const char *fs;               /* the spool's filesystem (fs_probe) */
 	long long poll_ms;            /* rescan period; 0: inotify only */
@@ -63,6 +64,28 @@ int lease_create(struct spool *sp, struct lease *l, const char *fs,
  */
 int lease_record(struct lease *l, const char *job, long attempt,
     pid_t pgid, unsigned long long pgid_start, int64_t job_started_at);
+
+/*
+ * Create the spare logs that the lease lacks: empty files
+ * <lease>/.stdout-spare and .stderr-spare, kept open, which lease_log_open
+ * renames to an attempt's logs, so that starting a job creates no file
+ * (creating one is the dearer call, the more so on an ext4 that has freed
+ * inodes lately). Best effort: a spare that cannot be made is not there,
+ * and lease_log_open creates the log itself.
+ */
+void lease_spares_fill(struct lease *l);
+
+/*
+ * Open log i (0: stdout, 1: stderr) of an attempt, the file name in the
+ * lease, to append to: the spare renamed to name when there is one and
+ * name does not exist (a job's first attempt), else name opened, created
+ * if need be. A descriptor (close-on-exec), or -1 with errno set.
+ */
+int lease_log_open(struct lease *l, int i, const char *name);
+
+/* Unlink the files a lease directory holds besides jobs and their logs
+ * (lock, run, record, spare logs), so that it can be removed. */
+void lease_unlink_files(int dirfd);
 
 /*
  * Remove the (empty of jobs) lease. Its lock stays held until l->lockfd is

@@ -44,6 +44,7 @@
 #include "crash.h"
 #include "deps.h"
 #include "journal.h"
+#include "lease.h"
 #include "spool.h"
 #include "util.h"
 
@@ -1408,9 +1409,7 @@ sweep_one(int dirfd, const char *name, void *arg)
 		    O_CLOEXEC);
 		if (fd == -1)
 			return 0;
-		unlinkat(fd, "lease", 0);
-		unlinkat(fd, "lock", 0);
-		unlinkat(fd, "run", 0);
+		lease_unlink_files(fd);
 		close(fd);
 	}
 	if (unlinkat(dirfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)

@@ -982,9 +982,7 @@ open_logs(struct worker *w, struct attempt *a)
 	for (int i = 0; i < 2; i++) {
 		if (fmt_checked(name, sizeof name, "%s.%s", a->job.id, sfx[i]) == -1)
 			return -1;
-		a->logs[i] = openat(w->lease.dirfd, name, O_WRONLY | O_APPEND |
-		    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (a->logs[i] == -1)
+		if ((a->logs[i] = lease_log_open(&w->lease, i, name)) == -1)
 			return -1;
 		snprintf(mark, sizeof mark, JOB_LOG_MARKER_FMT, a->job.attempts,
 		    w->lease.id, time_format(a->start_ms, when));
@@ -1049,6 +1047,9 @@ spawn(struct worker *w, struct attempt *a)
 	write_all(go[1], "x", 1);
 	close(go[1]);
 	CRASH_POINT("spawn.after_go");
+	/* the job first, if it shares our CPU: what follows can wait */
+	sched_yield();
+	lease_spares_fill(&w->lease);
 	return 0;
 fail:
 	saved = errno;
@@ -1121,7 +1122,10 @@ in_other_lease(int dirfd, const char *lease, void *arg)
 }
 
 /* Where else is name (a drop-in duplicate): done/, failed/, dead/, hold/,
- * or another worker's lease? Its directory's name, NULL if nowhere. */
+ * or another worker's lease? Its directory's name, NULL if nowhere.
+ * processing/ is listed only if its link count (2 + its subdirectories,
+ * where the filesystem keeps it: not btrfs, which says 1) does not show
+ * that our lease is the only one. */
 static const char *
 duplicate_of(struct worker *w, const char *name)
 {
@@ -1132,6 +1136,8 @@ duplicate_of(struct worker *w, const char *name)
 		if (fstatat(w->sp->dir[dirs[i]], name, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0)
 			return state_dir(dirs[i]);
+	if (fstat(w->sp->dir[ST_PROCESSING], &st) == 0 && st.st_nlink == 3)
+		return NULL;
 	w->dup_name = name;
 	if (spool_each(w->sp->dir[ST_PROCESSING], NULL, in_other_lease, w) == 1)
 		return state_dir(ST_PROCESSING);
@@ -1772,6 +1778,7 @@ setup(struct worker *w)
 	if (lease_create(w->sp, &w->lease, w->fs, w->tm.poll_ms,
 	    w->tm.timeout_ms) == -1)
 		return -1;
+	lease_spares_fill(&w->lease);
 	fence_self = w->lease.id;
 	if (fence_start(w->sp, &w->lease, w->tm.check_ms, w->tm.timeout_ms,
 	    fenced) == -1)

@@ -389,13 +389,14 @@ check "... exactly once" only_in w5c 'done'
 jq_ok "... attempts 1" "$SPOOL/done/w5c.json" '.attempts == 1 and .exit_code == 0'
 check "the worker is alive" alive "$w"
 
-# 5b. the attempt's log cannot be created (EMFILE): the child, already made,
-#    ends without running the command; the job goes back to pending/,
-#    its attempt not counted, and runs once the fault is lifted.
+# 5b. the attempt's log cannot be created (EMFILE; nor can the lease's spare
+#    logs, whose names also hold "stdout"): the child, already made, ends
+#    without running the command; the job goes back to pending/, its
+#    attempt not counted, and runs once the fault is lifted.
 new_spool spool-w6
 touch "$FLAG"
 rm -f "$FLOG"
-faulty_worker open:EMFILE QUEUECTL_FAULT_PATH="/w6.stdout" QUEUECTL_FAULT_FLAG="$FLAG"
+faulty_worker open:EMFILE QUEUECTL_FAULT_PATH="stdout" QUEUECTL_FAULT_FLAG="$FLAG"
 runq enqueue --id w6 "echo ran >>$TEST_DIR/w6.ran"
 wait_for 30 "w6's log cannot be created (EMFILE), more than once" eval "[ \"\$(grep -c 'processing/.*/w6.stdout' '$FLOG')\" -ge 2 ]"
 check "... and the command never ran" absent "$TEST_DIR/w6.ran"
@@ -404,6 +405,26 @@ rm -f "$FLAG"
 wait_for 30 "fault lifted: w6 ends in done/" in_state w6 'done'
 is "$(cat "$TEST_DIR/w6.ran" 2>&1)" ran "... having run once"
 jq_ok "... attempts 1" "$SPOOL/done/w6.json" '.attempts == 1 and .exit_code == 0'
+
+# 5e. the lease's spare log cannot be renamed to the attempt's (EIO): the
+#    worker creates the log itself, the job runs once with its output
+#    there, and the worker opens a spare again for the next job.
+new_spool spool-spare
+rm -f "$FLOG"
+faulty_worker rename:EIO QUEUECTL_FAULT_PATH="/.stdout-spare"
+lease=$(lease_of "$w")
+spare=$(stat -c %i "$lease/.stdout-spare" 2>/dev/null)
+check "the lease has its spare logs" test -n "$spare" -a -e "$lease/.stderr-spare"
+runq enqueue --id s1 "echo out-s1"
+wait_for 30 "s1 ends in done/" in_state s1 'done'
+check "... the spare's rename was failed" fault_hits "/.stdout-spare"
+is "$(grep -c out-s1 "$SPOOL/done/s1.stdout" 2>/dev/null)" 1 "... its output in its log"
+is "$(grep -c '=== queuectl: attempt' "$SPOOL/done/s1.stdout" 2>/dev/null)" 1 "... after one attempt marker"
+jq_ok "... attempts 1" "$SPOOL/done/s1.json" '.attempts == 1 and .exit_code == 0'
+check_not "... started at the first try (no \"cannot start\")" log_has "s1: cannot start"
+# (the spare is still there, its rename having failed: it is opened again)
+wait_for 30 "the worker holds a spare stdout log again" eval "ls -l /proc/$w/fd | grep -q '$lease/.stdout-spare\$'"
+check "the worker is alive" alive "$w"
 
 # timer_fences SPEC WHAT REASON: a worker started with the shim armed as SPEC
 # fences itself (status 3), its log saying "fenced: REASON"; the lease
