@@ -226,6 +226,7 @@ lease_build(struct spool *sp, struct lease *l)
 	    flock(l->runfd, LOCK_EX | LOCK_NB) == -1)
 		goto fail;
 	l->dirfd = fd;
+	lease_spares_fill(l);
 	if (lease_record(l, NULL, 0, 0, 0, 0) == -1)
 		goto fail;
 	CRASH_POINT("lease.before_rename");
@@ -244,12 +245,16 @@ fail:
 		close(l->runfd);
 	if (l->recfd != -1)
 		close(l->recfd);
+	for (int i = 0; i < 2; i++)
+		if (l->spare[i] != -1)
+			close(l->spare[i]);
 	if (fd != -1) {
 		lease_unlink_files(fd);
 		close(fd);
 	}
 	unlinkat(sp->tmp, tmpname, AT_REMOVEDIR);
 	l->lockfd = l->dirfd = l->recfd = l->runfd = -1;
+	l->spare[0] = l->spare[1] = -1;
 	errno = saved;
 	return -1;
 }

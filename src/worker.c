@@ -1778,7 +1778,6 @@ setup(struct worker *w)
 	if (lease_create(w->sp, &w->lease, w->fs, w->tm.poll_ms,
 	    w->tm.timeout_ms) == -1)
 		return -1;
-	lease_spares_fill(&w->lease);
 	fence_self = w->lease.id;
 	if (fence_start(w->sp, &w->lease, w->tm.check_ms, w->tm.timeout_ms,
 	    fenced) == -1)
