@@ -505,7 +505,8 @@ spool_rename_noreplace(int fromfd, const char *from, int tofd, const char *to)
 }
 
 /* Give tofd a link to fromfd/name; a different file already there under
- * that name is a leftover of an earlier cut-short move and is replaced. */
+ * that name is a leftover of an earlier cut-short move and is replaced.
+ * 1: linked; 2: tofd had it already; 0: fromfd has no such file; -1. */
 static int
 link_log(int fromfd, int tofd, const char *name)
 {
@@ -522,7 +523,7 @@ link_log(int fromfd, int tofd, const char *name)
 			return errno == ENOENT ? 0 : -1;
 		if (fstatat(tofd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-			return 0;
+			return 2;
 		if (unlinkat(tofd, name, 0) == -1 && errno != ENOENT)
 			return -1;
 	}
@@ -560,7 +561,8 @@ move_job(struct spool *sp, int fromfd, int tofd, const char *id,
 		goto undo;
 	CRASH_POINT("move.after_rename");
 	for (int i = 0; i < 2; i++)
-		unlinkat(fromfd, logs[i], 0);
+		if (linked[i] != 0)       /* none there: none to unlink */
+			unlinkat(fromfd, logs[i], 0);
 	CRASH_POINT("move.before_fsync");
 	/* The move has happened: a failing fsync does not undo it. */
 	if (dosync && spool_sync(sp))
