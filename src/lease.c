@@ -206,6 +206,17 @@ out:
 }
 
 
+/* Close the lease's spare logs (not unlinked: lease_unlink_files). */
+static void
+spares_close(struct lease *l)
+{
+	for (int i = 0; i < 2; i++) {
+		if (l->spare[i] != -1)
+			close(l->spare[i]);
+		l->spare[i] = -1;
+	}
+}
+
 /* Build the lease in tmp/ with its lock held, then rename it into place. */
 static int
 lease_build(struct spool *sp, struct lease *l)
@@ -245,16 +256,13 @@ fail:
 		close(l->runfd);
 	if (l->recfd != -1)
 		close(l->recfd);
-	for (int i = 0; i < 2; i++)
-		if (l->spare[i] != -1)
-			close(l->spare[i]);
+	spares_close(l);
 	if (fd != -1) {
 		lease_unlink_files(fd);
 		close(fd);
 	}
 	unlinkat(sp->tmp, tmpname, AT_REMOVEDIR);
 	l->lockfd = l->dirfd = l->recfd = l->runfd = -1;
-	l->spare[0] = l->spare[1] = -1;
 	errno = saved;
 	return -1;
 }
@@ -363,10 +371,8 @@ lease_release(struct spool *sp, struct lease *l)
 		close(l->recfd);
 	if (l->runfd != -1)
 		close(l->runfd);
-	for (int i = 0; i < 2; i++)
-		if (l->spare[i] != -1)
-			close(l->spare[i]);
-	l->runfd = l->spare[0] = l->spare[1] = -1;
+	spares_close(l);
+	l->runfd = -1;
 	r = lease_remove(sp, l->dirfd, l->id);
 	close(l->dirfd);
 	l->dirfd = l->recfd = -1;
