@@ -28,7 +28,9 @@
  * our memory) that waits on a pipe until the lease records its process
  * group, then execs the command: a simple one
  * (no character that sh would act on) directly, any other with
- * /bin/sh -c COMMAND.
+ * /bin/sh -c COMMAND. An idle worker makes that child ahead (the standby:
+ * child_make, standby_make) and fills in its job at the claim; jobs that
+ * follow each other without a pause get theirs made at their start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +152,15 @@ struct kept {
 	struct job job;         /* parsed from t.text; job.obj NULL: none */
 };
 
+/* A child and our ends of its pipes (child_make); pid 0: none. */
+struct child {
+	pid_t pid;
+	unsigned long long start;   /* its start time, as proc_start_time() */
+	int go;                     /* the go pipe's write end */
+	int out, err;               /* its stdout's, stderr's read ends */
+	struct spawn_ctx *ctx;      /* shared with it until it execs */
+};
+
 struct worker {
 	struct spool *sp;
 	struct lease lease;
@@ -180,6 +191,8 @@ struct worker {
 	int network;                         /* ... is network or FUSE */
 	struct config_timing tm;             /* poll, lease check and timeout */
 	int64_t next_poll;                   /* monotonic ms; tm.poll_ms > 0 */
+	struct child standby;                /* the next job's, made ahead */
+	int64_t standby_after;               /* monotonic ms: none before */
 };
 
 static const int watched[2] = { ST_PENDING, ST_FAILED };
@@ -866,9 +879,11 @@ spawn_env(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 	return 0;
 }
 
-/* Prepare the child of attempt a; NULL (errno set) on failure. */
+/* A context for a child that will use descriptors go, out, err and the
+ * lease's run lock; its job is filled in later (spawn_fill). NULL if out
+ * of memory. */
 static struct spawn_ctx *
-spawn_prepare(struct worker *w, struct attempt *a, int go, int out, int err)
+spawn_ctx_get(struct worker *w, int go, int out, int err)
 {
 	struct spawn_ctx *c = spawn_spare;
 
@@ -882,17 +897,25 @@ spawn_prepare(struct worker *w, struct attempt *a, int go, int out, int err)
 	c->out = out;
 	c->err = err;
 	c->run = w->lease.runfd;
+	return c;
+}
+
+/* What the child of attempt a execs, where and with what environment; it
+ * reads them after its go byte. c->sh_argv[0] is set once done. 0, or -1
+ * (ENOMEM). */
+static int
+spawn_fill(struct worker *w, struct attempt *a, struct spawn_ctx *c)
+{
 	c->cwd = a->job.cwd;
 	if (shell_simple_argv(a->job.command, &c->argv) == -1 ||
 	    spawn_env(w, a, c) == -1) {
-		spawn_ctx_free(c);
 		errno = ENOMEM;
-		return NULL;
+		return -1;
 	}
 	c->sh_argv[0] = "sh";
 	c->sh_argv[1] = "-c";
 	c->sh_argv[2] = (char *)a->job.command;
-	return c;
+	return 0;
 }
 
 /* In the child: say why on stderr (no allocation) and exit. */
@@ -1001,60 +1024,49 @@ record_running(struct worker *w, const struct attempt *a)
 	    a->pgid_start, a->start_ms);
 }
 
-/* Start the attempt's process. 0, or -1 with errno set. */
+/*
+ * Make a child (child_main) that waits on its go pipe: in its own process
+ * group, its stdout and stderr on fresh pipes, the run lock in place, to
+ * run attempt a, or (a NULL: the standby) the attempt that spawn_fill
+ * gives it later: it shares our memory (clone(CLONE_VM)) and reads its
+ * context only after the go byte. Under valgrind the child is forked, a
+ * copy: a is then required. 0, or -1 with errno set.
+ */
 static int
-spawn(struct worker *w, struct attempt *a)
+child_make(struct worker *w, struct attempt *a, struct child *ch)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, go[2] = { -1, -1 };
+	struct spawn_ctx *c = NULL;
 	static long hz;
 	int64_t before;
 	int saved;
-	pid_t pid;
 
 	if (hz == 0)
 		hz = sysconf(_SC_CLK_TCK);
 	if (pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(go, O_CLOEXEC) == -1 ||
-	    (a->spawn = spawn_prepare(w, a, go[0], out[1], err[1])) == NULL)
+	    (c = spawn_ctx_get(w, go[0], out[1], err[1])) == NULL ||
+	    (a != NULL && spawn_fill(w, a, c) == -1))
 		goto fail;
 	before = boot_ns();
-	if ((pid = spawn_child(a->spawn)) == -1)
+	if ((ch->pid = spawn_child(c)) == -1)
 		goto fail;
-	if ((a->pgid_start = start_time_within(before, boot_ns(), hz)) == 0)
-		a->pgid_start = proc_start_time(pid);
-	a->pgid_start += (unsigned long long)TEST_SKEW("pgid_start");
+	if ((ch->start = start_time_within(before, boot_ns(), hz)) == 0)
+		ch->start = proc_start_time(ch->pid);
 	close(out[1]);
 	close(err[1]);
 	close(go[0]);
-	out[1] = err[1] = go[0] = -1;
-	setpgid(pid, pid);
-	fence_job(pid);
-	a->pid = pid;
-	a->pipes[0] = out[0];
-	a->pipes[1] = err[0];
+	setpgid(ch->pid, ch->pid);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	/* the logs while the child sets itself up (another CPU, if free) */
-	if (open_logs(w, a) == -1 || record_running(w, a) == -1) {
-		saved = errno;
-		close(go[1]);        /* the child sees EOF and exits 127 */
-		fence_job(0);
-		waitpid(pid, NULL, 0);
-		errno = saved;
-		return -1;
-	}
-	CRASH_POINT("spawn.before_go");
-	write_all(go[1], "x", 1);
-	close(go[1]);
-	CRASH_POINT("spawn.after_go");
-	/* the job first, if it shares our CPU: what follows can wait */
-	sched_yield();
-	lease_spares_fill(&w->lease);
+	ch->go = go[1];
+	ch->out = out[0];
+	ch->err = err[0];
+	ch->ctx = c;
 	return 0;
 fail:
 	saved = errno;
-	spawn_ctx_free(a->spawn);
-	a->spawn = NULL;
+	spawn_ctx_free(c);
 	for (int i = 0; i < 2; i++) {
 		if (out[i] != -1)
 			close(out[i]);
@@ -1063,8 +1075,106 @@ fail:
 		if (go[i] != -1)
 			close(go[i]);
 	}
+	memset(ch, 0, sizeof *ch);
 	errno = saved;
 	return -1;
+}
+
+/* End a child that was never given its go byte (it would read end of
+ * file and exit 127; SIGKILL, for one that someone stopped) and reap it;
+ * its pid is ours until then, so the kill cannot hit another process. */
+static void
+child_drop(struct child *ch)
+{
+	if (ch->pid == 0)
+		return;
+	close(ch->go);
+	kill(ch->pid, SIGKILL);
+	waitpid(ch->pid, NULL, 0);
+	close(ch->out);
+	close(ch->err);
+	spawn_ctx_free(ch->ctx);
+	memset(ch, 0, sizeof *ch);
+}
+
+/* An idle worker makes the child of its next job ahead (not under
+ * valgrind, whose fork does not share memory): the clone and the pipes
+ * are then off a pickup's path. Best effort; not again within a second of
+ * one that ended unused. */
+static void
+standby_make(struct worker *w)
+{
+	if (w->standby.pid != 0 || w->run != NULL || w->held != NULL ||
+	    w->stopping != STOP_NONE || w->paused || UNDER_VALGRIND() ||
+	    mono_ms() < w->standby_after)
+		return;
+	child_make(w, NULL, &w->standby);
+}
+
+/* Is the standby child still waiting? One that ended (killed by someone)
+ * is reaped, and said so. */
+static int
+standby_check(struct worker *w)
+{
+	siginfo_t si;
+
+	if (w->standby.pid == 0)
+		return 0;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)w->standby.pid, &si, WEXITED | WNOHANG |
+	    WNOWAIT) == 0 && si.si_pid == w->standby.pid) {
+		wlog(w, "the standby child %ld ended unused", (long)si.si_pid);
+		child_drop(&w->standby);
+		w->standby_after = mono_ms() + 1000;
+		return 0;
+	}
+	return 1;
+}
+
+/* Take the standby child into ch, if there is one still waiting. 0 or -1. */
+static int
+standby_take(struct worker *w, struct child *ch)
+{
+	if (!standby_check(w))
+		return -1;
+	*ch = w->standby;
+	memset(&w->standby, 0, sizeof w->standby);
+	return 0;
+}
+
+/* Start the attempt's process: the standby child, or one made now. 0, or
+ * -1 with errno set. */
+static int
+spawn(struct worker *w, struct attempt *a)
+{
+	struct child ch;
+	int saved;
+
+	if (standby_take(w, &ch) == -1 && child_make(w, a, &ch) == -1)
+		return -1;
+	a->spawn = ch.ctx;
+	a->pid = ch.pid;
+	a->pgid_start = ch.start + (unsigned long long)TEST_SKEW("pgid_start");
+	a->pipes[0] = ch.out;
+	a->pipes[1] = ch.err;
+	fence_job(ch.pid);
+	if ((ch.ctx->sh_argv[0] == NULL && spawn_fill(w, a, ch.ctx) == -1) ||
+	    open_logs(w, a) == -1 || record_running(w, a) == -1) {
+		saved = errno;
+		close(ch.go);        /* the child sees EOF and exits 127 */
+		fence_job(0);
+		waitpid(ch.pid, NULL, 0);
+		errno = saved;
+		return -1;
+	}
+	CRASH_POINT("spawn.before_go");
+	write_all(ch.go, "x", 1);
+	close(ch.go);
+	CRASH_POINT("spawn.after_go");
+	/* the job first, if it shares our CPU: what follows can wait */
+	sched_yield();
+	lease_spares_fill(&w->lease);
+	return 0;
 }
 
 /* Quarantine a claimed file from the lease; log why. */
@@ -1624,8 +1734,10 @@ on_signal(struct worker *w)
 	int was = w->stopping;
 
 	while (read(w->sfd, &si, sizeof si) == sizeof si) {
-		if (si.ssi_signo == SIGCHLD)
+		if (si.ssi_signo == SIGCHLD) {
 			check_exited(w);
+			standby_check(w);
+		}
 		else if (si.ssi_signo == SIGUSR1) {
 			w->stopping = STOP_NOW;
 			if (w->run != NULL && !w->run->stopped) {
@@ -1684,6 +1796,9 @@ sleep_ms(struct worker *w)
 		until = w->next_watchdog;
 	if (w->next_busy != 0 && w->next_busy < until)
 		until = w->next_busy;
+	if (w->standby.pid == 0 && w->standby_after > now &&
+	    w->standby_after < until)
+		until = w->standby_after;     /* to make it again */
 	if (w->run != NULL) {
 		if (w->run->deadline != 0 && w->run->deadline < until)
 			until = w->run->deadline;
@@ -1793,6 +1908,7 @@ setup(struct worker *w)
 static void
 teardown(struct worker *w)
 {
+	child_drop(&w->standby);    /* it holds the run lock: before the lease goes */
 	if (w->held != NULL) {
 		/* One last try; else the job stays in the lease, which outlives
 		 * us, and the next reclaim moves it on. */
@@ -1849,6 +1965,7 @@ turn(struct worker *w)
 			pfd[n++] = (struct pollfd){ .fd = w->run->pipes[i],
 			    .events = POLLIN };
 	}
+	standby_make(w);
 	if (poll(pfd, n, sleep_ms(w)) == -1 && errno != EINTR) {
 		wlog(w, "poll: %s", strerror(errno));
 		return;
