@@ -36,7 +36,10 @@ rc_is 0 "cancel of a held job"
 check "h1 cancelled" cancelled h1 0
 
 # --- a request made by hand, seen by a worker at its claim ------------------------
+# (once the worker has started: its lease exists before its start-up sweep,
+# which settles a request whose job is nowhere, as m1's is not yet)
 fg_worker
+wait_for 30 "the worker has started" grep -q "started, pid $FG_PID," "$TEST_DIR/fg-worker.log"
 touch "$SPOOL/cancel/m1"
 q enqueue --id m1 "echo m1 > m1.out" >/dev/null
 wait_for 30 "a job with a request is not started by the worker that claims it" cancelled m1 0
