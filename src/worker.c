@@ -901,8 +901,7 @@ spawn_ctx_get(struct worker *w, int go, int out, int err)
 }
 
 /* What the child of attempt a execs, where and with what environment; it
- * reads them after its go byte. c->sh_argv[0] is set once done. 0, or -1
- * (ENOMEM). */
+ * reads them after its go byte. 0, or -1 (ENOMEM). */
 static int
 spawn_fill(struct worker *w, struct attempt *a, struct spawn_ctx *c)
 {
@@ -1142,31 +1141,30 @@ standby_take(struct worker *w, struct child *ch)
 	return 0;
 }
 
-/* Start the attempt's process: the standby child, or one made now. 0, or
- * -1 with errno set. */
+/* Start the attempt's process: the standby child, given its job, or one
+ * made now. 0, or -1 with errno set (no child left). */
 static int
 spawn(struct worker *w, struct attempt *a)
 {
 	struct child ch;
 	int saved;
 
-	if (standby_take(w, &ch) == -1 && child_make(w, a, &ch) == -1)
+	if (standby_take(w, &ch) == 0) {
+		if (spawn_fill(w, a, ch.ctx) == -1)
+			goto drop;
+	} else if (child_make(w, a, &ch) == -1)
 		return -1;
-	a->spawn = ch.ctx;
 	a->pid = ch.pid;
 	a->pgid_start = ch.start + (unsigned long long)TEST_SKEW("pgid_start");
+	fence_job(ch.pid);
+	if (open_logs(w, a) == -1 || record_running(w, a) == -1) {
+		fence_job(0);
+		a->pid = -1;
+		goto drop;
+	}
+	a->spawn = ch.ctx;
 	a->pipes[0] = ch.out;
 	a->pipes[1] = ch.err;
-	fence_job(ch.pid);
-	if ((ch.ctx->sh_argv[0] == NULL && spawn_fill(w, a, ch.ctx) == -1) ||
-	    open_logs(w, a) == -1 || record_running(w, a) == -1) {
-		saved = errno;
-		close(ch.go);        /* the child sees EOF and exits 127 */
-		fence_job(0);
-		waitpid(ch.pid, NULL, 0);
-		errno = saved;
-		return -1;
-	}
 	CRASH_POINT("spawn.before_go");
 	write_all(ch.go, "x", 1);
 	close(ch.go);
@@ -1175,6 +1173,11 @@ spawn(struct worker *w, struct attempt *a)
 	sched_yield();
 	lease_spares_fill(&w->lease);
 	return 0;
+drop:
+	saved = errno;
+	child_drop(&ch);             /* it sees EOF, unrun */
+	errno = saved;
+	return -1;
 }
 
 /* Quarantine a claimed file from the lease; log why. */
@@ -1737,8 +1740,7 @@ on_signal(struct worker *w)
 		if (si.ssi_signo == SIGCHLD) {
 			check_exited(w);
 			standby_check(w);
-		}
-		else if (si.ssi_signo == SIGUSR1) {
+		} else if (si.ssi_signo == SIGUSR1) {
 			w->stopping = STOP_NOW;
 			if (w->run != NULL && !w->run->stopped) {
 				w->run->stopped = 1;
