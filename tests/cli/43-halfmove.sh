@@ -32,4 +32,15 @@ is "$(stat -c %h "$SPOOL/done/half.json")" 1 "... one name left for its file"
 is "$(cat "$SPOOL/done/half.stdout" 2>/dev/null)" out "... its log kept"
 check "the different file of an existing id is still quarantined" exists "$SPOOL/dead/twin.invalid"
 check "... and the job in done/ is untouched" jq -e '.command == "true"' "$SPOOL/done/twin.json"
+
+# a move cut short after linking a log: the next move of the job finds the
+# log in the target already (the same file) and still drops its old name
+q enqueue --hold --id hl "echo hl" >/dev/null
+printf 'earlier\n' >"$SPOOL/hold/hl.stdout"
+ln "$SPOOL/hold/hl.stdout" "$SPOOL/pending/hl.stdout"
+runq release hl
+rc_is 0 "release of a job whose log is linked in pending/ already"
+check "... the job is in pending/" exists "$SPOOL/pending/hl.json"
+check "... its log's old name in hold/ is gone" absent "$SPOOL/hold/hl.stdout"
+is "$(stat -c %h "$SPOOL/pending/hl.stdout")" 1 "... one name left for the log"
 done_testing
